@@ -1,0 +1,1 @@
+"""Carrier wire formats and the unified parcel and event types. Pure: no DB, web or I/O."""

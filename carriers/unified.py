@@ -1,0 +1,158 @@
+"""The unified parcel and event vocabulary every carrier format is translated into.
+
+A unified parcel record is what ``POST /v1/parcels`` takes and what every adapter produces. Validation
+here is per record: callers validate each record on its own so one bad record never sinks a batch.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+MAX_WEIGHT_G = 500_000
+"""Heaviest parcel a county centre accepts (500 kg); anything above is a data error, not freight."""
+MAX_VOLUME_CM3 = 10_000_000
+MAX_PIECES = 999
+MAX_MONEY_FEN = 100_000_000  # ¥1,000,000
+MAX_ADDRESS_CHARS = 500
+
+
+class Brand(StrEnum):
+    """Carrier brands a county centre serves. The brand of a record comes from the authenticated account."""
+
+    CHINA_POST = "china_post"
+    EMS = "ems"
+    ZTO = "zto"
+    YTO = "yto"
+    STO = "sto"
+    YUNDA = "yunda"
+    JT = "jt"
+    SF = "sf"
+    JD = "jd"
+    DEPPON = "deppon"
+    OTHER = "other"
+
+
+class Direction(StrEnum):
+    DELIVERY = "delivery"
+    PICKUP = "pickup"
+
+
+class Temperature(StrEnum):
+    AMBIENT = "ambient"
+    CHILLED = "chilled"
+    FROZEN = "frozen"
+
+
+class ParcelStatus(StrEnum):
+    """Canonical parcel statuses; every carrier's own codes map onto these (raw codes are kept too)."""
+
+    ANNOUNCED = "announced"
+    HUB_RECEIVED = "hub_received"
+    SORTED = "sorted"
+    LOADED = "loaded"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AT_STATION = "at_station"
+    DELIVERED_RECIPIENT = "delivered_recipient"
+    DELIVERED_AGENT = "delivered_agent"
+    FAILED_ATTEMPT = "failed_attempt"
+    EXCEPTION = "exception"
+    REFUSED = "refused"
+    RETURNED = "returned"
+    PICKED_UP = "picked_up"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        ParcelStatus.DELIVERED_RECIPIENT,
+        ParcelStatus.DELIVERED_AGENT,
+        ParcelStatus.RETURNED,
+        ParcelStatus.CANCELLED,
+    }
+)
+"""Statuses after which a parcel's data no longer changes."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_WAYBILL = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_VIRTUAL = re.compile(r"^1\d{10}-\d{1,6}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("contains control characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+def _waybill(value: str) -> str:
+    normalised = unicodedata.normalize("NFKC", value).strip().upper()
+    if not _WAYBILL.fullmatch(normalised):
+        raise ValueError("must be 4 to 40 letters, digits or hyphens")
+    return normalised
+
+
+def normalise_phone(value: str) -> str:
+    """Bring a recipient phone to one form: ASCII digits, no spaces, no +86, '-' before an extension.
+
+    Accepts mainland mobiles (11 digits), virtual numbers with an extension (``17012345678-1234`` or
+    ``…转1234``) and landlines with an area code. Raises ``ValueError`` naming the expected shapes.
+    """
+    phone = unicodedata.normalize("NFKC", value)
+    phone = re.sub(r"[\s()]", "", phone).replace("转", "-").replace(",", "-")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("0086"):
+        phone = phone[4:]
+    phone = phone.lstrip("-")
+    if _MOBILE.fullmatch(phone) or _VIRTUAL.fullmatch(phone) or _LANDLINE.fullmatch(phone):
+        return phone
+    raise ValueError("must be a mainland mobile (11 digits), a virtual number with extension, or a landline")
+
+
+_LINE = (AfterValidator(_no_control), AfterValidator(_not_blank))
+# Length is checked first (after whitespace is stripped), then control characters and blankness.
+Name = Annotated[str, Field(min_length=1, max_length=64), *_LINE]
+AddressText = Annotated[str, Field(min_length=2, max_length=MAX_ADDRESS_CHARS), *_LINE]
+SortHint = Annotated[str, Field(min_length=1, max_length=64), *_LINE]
+WaybillNo = Annotated[str, AfterValidator(_no_control), AfterValidator(_waybill)]
+Phone = Annotated[str, AfterValidator(_no_control), AfterValidator(normalise_phone)]
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    name: Name
+    phone: Annotated[Phone, Field(min_length=5, max_length=32)]
+
+
+class Parcel(BaseModel):
+    """One parcel in the unified form. Weights in grams, volumes in cm³, money in fen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    waybill_no: Annotated[WaybillNo, Field(min_length=4, max_length=40)]
+    recipient: Recipient
+    address: AddressText
+    weight_g: Annotated[StrictInt, Field(ge=1, le=MAX_WEIGHT_G)]
+    direction: Direction = Direction.DELIVERY
+    volume_cm3: Annotated[StrictInt, Field(ge=1, le=MAX_VOLUME_CM3)] | None = None
+    pieces: Annotated[StrictInt, Field(ge=1, le=MAX_PIECES)] = 1
+    temperature: Temperature = Temperature.AMBIENT
+    cod_fen: Annotated[StrictInt, Field(ge=0, le=MAX_MONEY_FEN)] = 0
+    declared_value_fen: Annotated[StrictInt, Field(ge=0, le=MAX_MONEY_FEN)] | None = None
+    promised_date: date | None = None
+    sort_hint: SortHint | None = None

@@ -1,0 +1,1 @@
+"""The gongpei service: HTTP API, database, jobs and command line."""

@@ -1,0 +1,275 @@
+"""The ``gongpei`` command line. Commands that report print one JSON object on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from carriers.unified import Brand
+from dispatch.config import Settings, get_settings
+from dispatch.db import Database, make_engine
+
+app = typer.Typer(help="gongpei: dispatch backend for county shared delivery.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators (county shared-delivery companies).", no_args_is_help=True)
+carrier_app = typer.Typer(help="Carrier accounts and their API keys.", no_args_is_help=True)
+idem_app = typer.Typer(help="Idempotency-key housekeeping.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(operator_app, name="operator")
+app.add_typer(carrier_app, name="carrier")
+app.add_typer(idem_app, name="idempotency")
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str, *, field: str | None = None) -> None:
+    _emit({"error": message, **({"field": field} if field else {})})
+    raise typer.Exit(code=2)
+
+
+def _database(settings: Settings) -> Database:
+    return Database(make_engine(settings.database_url, pool_size=2))
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        _fail(f"{field} must be a UUID", field=field)
+        raise  # unreachable; _fail exits
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from dispatch import migrate
+
+    settings = get_settings()
+    database = _database(settings)
+    migrate.upgrade(database.engine, revision)
+    _emit(
+        {
+            "database": database.engine.url.render_as_string(hide_password=True),
+            "revision": sorted(migrate.current_heads(database.engine)),
+        }
+    )
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' for an empty schema)."""
+    from dispatch import migrate
+
+    database = _database(get_settings())
+    migrate.downgrade(database.engine, revision)
+    _emit({"revision": sorted(migrate.current_heads(database.engine))})
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is at head."""
+    from dispatch import migrate
+
+    database = _database(get_settings())
+    current = migrate.current_heads(database.engine)
+    _emit({"revision": sorted(current), "at_head": current == migrate.script_heads()})
+
+
+@operator_app.command("create")
+def operator_create(
+    name: Annotated[str, typer.Option(help="The company's name.")],
+    county: Annotated[str, typer.Option(help="6-digit NBS county code, e.g. 210624.")],
+    timezone: Annotated[str | None, typer.Option(help="IANA zone; default from settings.")] = None,
+    gazetteer: Annotated[Path | None, typer.Option(help="NBS tables to check the county against.")] = None,
+) -> None:
+    """Create an operator; prints {"operator_id": …}."""
+    from dispatch.accounts import service
+    from dispatch.demo import county_name
+    from dispatch.errors import DispatchError
+
+    settings = get_settings()
+    gazetteer_dir = gazetteer or settings.gazetteer_dir
+    if (gazetteer_dir / "counties.csv").is_file() and county_name(gazetteer_dir, county) is None:
+        _fail(f"county {county!r} is not in the gazetteer at {gazetteer_dir}", field="county")
+    database = _database(settings)
+    try:
+        with database.session_scope() as session:
+            operator = service.create_operator(
+                session, name=name, county_code=county, timezone=timezone or settings.timezone
+            )
+            operator_id = str(operator.id)
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    _emit(
+        {"operator_id": operator_id, "county_code": county, "county_name": county_name(gazetteer_dir, county)}
+    )
+
+
+@carrier_app.command("create")
+def carrier_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    brand: Annotated[Brand, typer.Option(help="Carrier brand code.")],
+    callback_url: Annotated[str | None, typer.Option(help="Where tracking events are pushed.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name, e.g. the franchisee.")] = None,
+) -> None:
+    """Create a carrier account; prints its id and API key (shown this once)."""
+    from dispatch.accounts import service
+    from dispatch.errors import DispatchError
+
+    operator_id = _uuid(operator, "operator")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            carrier, key = service.create_carrier(
+                session, operator_id=operator_id, brand=brand, name=name, callback_url=callback_url
+            )
+            out = {
+                "carrier_id": str(carrier.id),
+                "brand": brand.value,
+                "api_key": key.api_key,
+                "api_key_prefix": key.prefix,
+                "signing_secret": carrier.signing_secret,
+            }
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    _emit(out)
+
+
+@carrier_app.command("issue-key")
+def carrier_issue_key(carrier: Annotated[str, typer.Option(help="Carrier account id.")]) -> None:
+    """Issue another API key for a carrier (for rotation); prints it once."""
+    from dispatch.accounts import service
+    from dispatch.models import CarrierAccount
+
+    carrier_id = _uuid(carrier, "carrier")
+    database = _database(get_settings())
+    with database.session_scope() as session:
+        if session.get(CarrierAccount, carrier_id) is None:
+            _fail(f"carrier {carrier_id} not found", field="carrier")
+        key = service.issue_key(session, carrier_id=carrier_id)
+        out = {"carrier_id": str(carrier_id), "key_id": str(key.key_id), "api_key": key.api_key}
+    _emit(out)
+
+
+@carrier_app.command("revoke-key")
+def carrier_revoke_key(key_id: Annotated[str, typer.Option("--key-id", help="API key id.")]) -> None:
+    """Revoke an API key; requests with it get 401 from the next request on."""
+    from dispatch.accounts import service
+    from dispatch.errors import NotFound
+
+    kid = _uuid(key_id, "key_id")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            service.revoke_key(session, key_id=kid)
+    except NotFound as exc:
+        _fail(exc.detail, field="key_id")
+    _emit({"key_id": str(kid), "revoked": True})
+
+
+@idem_app.command("prune")
+def idempotency_prune() -> None:
+    """Forget idempotency keys older than the configured retention."""
+    from datetime import timedelta
+
+    from dispatch import idempotency
+
+    settings = get_settings()
+    database = _database(settings)
+    with database.session_scope() as session:
+        removed = idempotency.prune(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    _emit({"removed": removed})
+
+
+def _ensure_embedded_schema(settings: Settings) -> None:
+    """Migrate an embedded SQLite database; for PostgreSQL only warn when it is behind."""
+    from dispatch import migrate
+
+    database = _database(settings)
+    try:
+        if settings.is_sqlite:
+            migrate.upgrade(database.engine)
+        elif migrate.current_heads(database.engine) != migrate.script_heads():
+            typer.echo("warning: database is not at the latest migration; run 'gongpei db upgrade'", err=True)
+    finally:
+        database.engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Run the HTTP API (migrates an embedded SQLite database on first start)."""
+    import uvicorn
+
+    settings = get_settings()
+    _ensure_embedded_schema(settings)
+    if settings.is_sqlite and workers > 1:
+        _fail("SQLite runs with one worker; use PostgreSQL for more", field="workers")
+    uvicorn.run(
+        "dispatch.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    queues: Annotated[list[str] | None, typer.Argument(help="Queues to listen on.")] = None,
+) -> None:
+    """Run an RQ worker with the scheduler (needs GONGPEI_REDIS_URL)."""
+    settings = get_settings()
+    if not settings.redis_url:
+        _fail(
+            "GONGPEI_REDIS_URL is not set: without Redis, jobs run inside the API process", field="redis_url"
+        )
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(settings.redis_url or "")
+    Worker(queues or ["default"], connection=connection).work(with_scheduler=True)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    gazetteer: Annotated[Path | None, typer.Option(help="NBS tables for village names.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed and exit.")] = False,
+) -> None:
+    """Seed demo data (a county operator, two carriers, parcels) and serve the API."""
+    from dispatch import demo as demo_data
+
+    settings = get_settings()
+    _ensure_embedded_schema(settings)
+    database = _database(settings)
+    with database.session_scope() as session:
+        seeded = demo_data.seed(session, gazetteer_dir=gazetteer or settings.gazetteer_dir)
+    database.engine.dispose()
+    base = f"http://{host}:{port}"
+    key = seeded["carriers"][0]["api_key"]
+    seeded["try"] = [
+        f"curl -s {base}/v1/parcels?limit=3 -H 'Authorization: Bearer {key}'",
+        f"open {base}/docs",
+    ]
+    _emit(seeded)
+    if not no_serve:
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:
+    app()

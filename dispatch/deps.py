@@ -1,0 +1,98 @@
+"""FastAPI dependency aliases, defined once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from dispatch.accounts.service import CarrierContext, authenticate
+from dispatch.config import Settings
+from dispatch.db import Database
+from dispatch.errors import MalformedBody, Unauthorized
+from dispatch.idempotency import check_key
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's transaction: committed when the handler returns, rolled back when it raises.
+
+    Used with ``scope="function"`` so the commit happens before the response is sent: a client never
+    sees a success for data that did not commit.
+    """
+    database = get_database(request)
+    with database.sessionmaker() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+_bearer = HTTPBearer(auto_error=False, description="A carrier account's API key.")
+
+
+def current_carrier(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CarrierContext:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized()
+    database = get_database(request)
+    with database.sessionmaker() as session:
+        return authenticate(session, api_key=credentials.credentials)
+
+
+CurrentCarrier = Annotated[CarrierContext, Depends(current_carrier)]
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Required. Repeat the same key with the same body to retry safely (kept ≥ 72 h).",
+        ),
+    ] = None,
+) -> str:
+    return check_key(key)
+
+
+IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+
+
+async def read_json_body(request: Request) -> Any:
+    """The body parsed as JSON; the size limit is enforced while it streams (BodySizeLimitMiddleware)."""
+    raw = await request.body()
+    if not raw.strip():
+        raise MalformedBody("The request body is empty.", errors=[{"field": "body", "reason": "empty"}])
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(
+            "The request body is not UTF-8.", errors=[{"field": "body", "reason": "not UTF-8"}]
+        ) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = (
+            f"invalid JSON at line {exc.lineno} column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "JSON nested too deeply"
+        )
+        raise MalformedBody(
+            f"The request body is not valid JSON: {reason}.", errors=[{"field": "body", "reason": reason}]
+        ) from exc
+
+
+JsonBody = Annotated[Any, Depends(read_json_body)]

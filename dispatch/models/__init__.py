@@ -1,0 +1,25 @@
+"""Every ORM table; importing this package registers them all on ``Base.metadata``."""
+
+from dispatch.models.carrier import ApiKey, CarrierAccount
+from dispatch.models.fleet import Driver, Vehicle
+from dispatch.models.idempotency import IdempotencyRecord
+from dispatch.models.operator import DispatcherUser, Operator
+from dispatch.models.outbox import OutboxMessage
+from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
+from dispatch.models.station import Station, StationKind
+
+__all__ = [
+    "ApiKey",
+    "CarrierAccount",
+    "DispatcherUser",
+    "Driver",
+    "EventKind",
+    "IdempotencyRecord",
+    "Operator",
+    "OutboxMessage",
+    "Parcel",
+    "ParcelEvent",
+    "Station",
+    "StationKind",
+    "Vehicle",
+]

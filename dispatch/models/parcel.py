@@ -1,0 +1,77 @@
+"""Parcels in the unified form and their append-only event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carriers.unified import Brand, Direction, ParcelStatus, Temperature
+from dispatch.db import Base, BigIntPK, JSONType, enum_type, new_id, utcnow
+
+
+class Parcel(Base):
+    __tablename__ = "parcel"
+    __table_args__ = (
+        UniqueConstraint("carrier_id", "waybill_no"),
+        Index("ix_parcel_carrier_updated", "carrier_id", "updated_at", "id"),
+        Index("ix_parcel_operator_status", "operator_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("operator.id", ondelete="CASCADE"))
+    carrier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carrier_account.id", ondelete="CASCADE"))
+    brand: Mapped[Brand] = mapped_column(enum_type(Brand))
+    waybill_no: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[Direction] = mapped_column(enum_type(Direction))
+    recipient_name: Mapped[str] = mapped_column(String(64))
+    recipient_phone: Mapped[str] = mapped_column(String(32))
+    address_text: Mapped[str] = mapped_column(String(500))
+    county_code: Mapped[str | None] = mapped_column(String(12))
+    township_code: Mapped[str | None] = mapped_column(String(12))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    station_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("station.id", ondelete="SET NULL"), index=True
+    )
+    weight_g: Mapped[int]
+    volume_cm3: Mapped[int | None]
+    pieces: Mapped[int] = mapped_column(default=1)
+    temperature: Mapped[Temperature] = mapped_column(enum_type(Temperature))
+    cod_fen: Mapped[int] = mapped_column(default=0)
+    declared_value_fen: Mapped[int | None]
+    promised_date: Mapped[date | None]
+    sort_hint: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ParcelStatus] = mapped_column(enum_type(ParcelStatus))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    SCAN = "scan"
+
+
+class ParcelEvent(Base):
+    """Append-only: rows are inserted, never updated or deleted by the service."""
+
+    __tablename__ = "parcel_event"
+    __table_args__ = (Index("ix_parcel_event_parcel_seq", "parcel_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    parcel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"))
+    carrier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("carrier_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EventKind] = mapped_column(enum_type(EventKind))
+    status: Mapped[ParcelStatus] = mapped_column(enum_type(ParcelStatus))
+    raw_code: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    place: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    # Names of the fields an update changed; never their values (no recipient data in the log).
+    changed_fields: Mapped[list[str] | None] = mapped_column(JSONType)

@@ -1,0 +1,140 @@
+"""Carrier API for parcels: ingestion and the carrier's own read views."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from carriers.unified import ParcelStatus
+from dispatch.deps import CurrentCarrier, IdempotencyKey, JsonBody, SessionDep, SettingsDep
+from dispatch.errors import ValidationFailed
+from dispatch.idempotency import execute_once, fingerprint
+from dispatch.observability import IDEMPOTENT_REPLAYS, PARCELS_INGESTED
+from dispatch.parcels import service
+from dispatch.parcels.schemas import EventList, IngestResponse, ParcelBatchIn, ParcelOut, ParcelPage
+
+router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
+
+PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+_COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown, revoked or expired API key", **PROBLEM},
+    422: {"description": "Invalid request", **PROBLEM},
+}
+
+
+@router.post(
+    "",
+    summary="Post 1 to 1,000 parcels (idempotent)",
+    response_model=IngestResponse,
+    responses={
+        **_COMMON_ERRORS,
+        400: {"description": "Missing Idempotency-Key or malformed JSON", **PROBLEM},
+        409: {"description": "The same Idempotency-Key is still in flight", **PROBLEM},
+        413: {"description": "Body too large", **PROBLEM},
+        422: {"description": "No valid record, a malformed envelope, or a key reused", **PROBLEM},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ParcelBatchIn"}}},
+        }
+    },
+)
+def post_parcels(
+    request: Request,
+    carrier: CurrentCarrier,
+    key: IdempotencyKey,
+    body: JsonBody,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """Each record is validated on its own: good ones land, bad ones come back with index, field and reason.
+
+    A known waybill is updated in place (its mutable fields) and gets an event; it never gets a second row.
+    """
+    records = service.validate_envelope(body, max_records=settings.max_batch_records)
+    path = request.url.path
+
+    def run() -> tuple[int, dict[str, Any]]:
+        result = service.ingest(session, carrier=carrier, records=records)
+        return 200, result.model_dump(mode="json")
+
+    stored = execute_once(
+        session,
+        carrier_id=carrier.carrier_id,
+        key=key,
+        method="POST",
+        path=path,
+        request_fingerprint=fingerprint("POST", path, body),
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lock_timeout_ms=settings.idempotency_lock_timeout_ms,
+        run=run,
+    )
+    if stored.replayed:
+        IDEMPOTENT_REPLAYS.inc()
+    else:
+        summary = stored.body["summary"]
+        for result in ("created", "updated", "unchanged", "rejected"):
+            PARCELS_INGESTED.labels(result).inc(summary[result])
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status,
+        headers={"Idempotent-Replayed": "true" if stored.replayed else "false"},
+    )
+
+
+@router.get(
+    "",
+    summary="List this carrier's parcels, oldest change first",
+    response_model=ParcelPage,
+    responses=_COMMON_ERRORS,
+)
+def list_parcels(
+    carrier: CurrentCarrier,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: ParcelStatus | None = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="ISO 8601; without an offset, the operator's time zone.")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="Page size; capped at the server's maximum (500).")
+    ] = None,
+) -> ParcelPage:
+    page_size = min(limit or settings.default_page_size, settings.max_page_size)
+    return service.list_parcels(
+        session, carrier=carrier, status=status, updated_since=updated_since, cursor=cursor, limit=page_size
+    )
+
+
+def _waybill(waybill_no: str) -> str:
+    if not 1 <= len(waybill_no) <= 40:
+        raise ValidationFailed(errors=[{"field": "waybill_no", "reason": "must be 1 to 40 characters"}])
+    return waybill_no
+
+
+@router.get(
+    "/{waybill_no}",
+    summary="One parcel (recipient masked)",
+    response_model=ParcelOut,
+    responses={**_COMMON_ERRORS, 404: {"description": "No such parcel for this carrier", **PROBLEM}},
+)
+def get_parcel(waybill_no: str, carrier: CurrentCarrier, session: SessionDep) -> ParcelOut:
+    return service.get_parcel(session, carrier=carrier, waybill_no=_waybill(waybill_no))
+
+
+@router.get(
+    "/{waybill_no}/events",
+    summary="A parcel's events, oldest first",
+    response_model=EventList,
+    responses={**_COMMON_ERRORS, 404: {"description": "No such parcel for this carrier", **PROBLEM}},
+)
+def get_parcel_events(waybill_no: str, carrier: CurrentCarrier, session: SessionDep) -> EventList:
+    return service.get_events(session, carrier=carrier, waybill_no=_waybill(waybill_no))
+
+
+EXTRA_SCHEMAS = (ParcelBatchIn,)

@@ -1,0 +1,392 @@
+"""Parcel ingestion (per-record validation, upsert by waybill, events) and the carrier's read views."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from carriers.unified import TERMINAL_STATUSES, Parcel, ParcelStatus
+from dispatch.accounts.service import CarrierContext
+from dispatch.db import utcnow
+from dispatch.errors import NotFound, ValidationFailed, field_errors
+from dispatch.models import EventKind, ParcelEvent
+from dispatch.models import Parcel as ParcelRow
+from dispatch.parcels import repository
+from dispatch.parcels.schemas import (
+    AcceptedRecord,
+    EventList,
+    EventOut,
+    FieldError,
+    IngestResponse,
+    IngestSummary,
+    MaskedRecipient,
+    ParcelOut,
+    ParcelPage,
+    RejectedRecord,
+    Resolution,
+)
+from dispatch.privacy import mask_name, mask_phone
+
+_PARCEL = TypeAdapter(Parcel)
+
+# API field name -> column, for the fields a re-post may change.
+MUTABLE_FIELDS: dict[str, str] = {
+    "direction": "direction",
+    "recipient.name": "recipient_name",
+    "recipient.phone": "recipient_phone",
+    "address": "address_text",
+    "weight_g": "weight_g",
+    "volume_cm3": "volume_cm3",
+    "pieces": "pieces",
+    "temperature": "temperature",
+    "cod_fen": "cod_fen",
+    "declared_value_fen": "declared_value_fen",
+    "promised_date": "promised_date",
+    "sort_hint": "sort_hint",
+}
+# A new address makes the resolved station stale; matching fills these again.
+_RESOLUTION_COLUMNS = ("county_code", "township_code", "village_code", "station_id")
+
+
+def _columns(record: Parcel) -> dict[str, Any]:
+    return {
+        "direction": record.direction,
+        "recipient_name": record.recipient.name,
+        "recipient_phone": record.recipient.phone,
+        "address_text": record.address,
+        "weight_g": record.weight_g,
+        "volume_cm3": record.volume_cm3,
+        "pieces": record.pieces,
+        "temperature": record.temperature,
+        "cod_fen": record.cod_fen,
+        "declared_value_fen": record.declared_value_fen,
+        "promised_date": record.promised_date,
+        "sort_hint": record.sort_hint,
+    }
+
+
+def _rejection(index: int, waybill: Any, errors: list[dict[str, str]]) -> RejectedRecord:
+    first = errors[0]
+    return RejectedRecord(
+        index=index,
+        waybill_no=waybill if isinstance(waybill, str) else None,
+        field=first["field"],
+        reason=first["reason"],
+        errors=[FieldError(**e) for e in errors],
+    )
+
+
+def validate_envelope(body: Any, *, max_records: int) -> list[Any]:
+    """The list of raw records in ``{"parcels": [...]}``; anything else is a 422 naming the field."""
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            "Body must be a JSON object with a 'parcels' array.",
+            errors=[{"field": "body", "reason": "must be a JSON object"}],
+        )
+    unknown = sorted(set(body) - {"parcels"})
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown top-level field(s): {', '.join(unknown)}.",
+            errors=[{"field": name, "reason": "unknown field"} for name in unknown],
+        )
+    records = body.get("parcels")
+    if not isinstance(records, list):
+        raise ValidationFailed(
+            "'parcels' must be an array of parcel records.",
+            errors=[{"field": "parcels", "reason": "required array"}],
+        )
+    if not 1 <= len(records) <= max_records:
+        raise ValidationFailed(
+            f"'parcels' must hold 1 to {max_records} records; it holds {len(records)}.",
+            errors=[{"field": "parcels", "reason": f"must hold 1 to {max_records} records"}],
+        )
+    return records
+
+
+def validate_records(records: list[Any]) -> tuple[list[tuple[int, Parcel]], list[RejectedRecord]]:
+    """Validate each record on its own; a waybill repeated in the batch is rejected after its first use."""
+    good: list[tuple[int, Parcel]] = []
+    rejected: list[RejectedRecord] = []
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(records):
+        waybill = raw.get("waybill_no") if isinstance(raw, dict) else None
+        try:
+            record = _PARCEL.validate_python(raw)
+        except ValidationError as exc:
+            rejected.append(_rejection(index, waybill, field_errors(exc.errors(include_url=False))))
+            continue
+        if record.waybill_no in first_index:
+            reason = f"duplicate of record {first_index[record.waybill_no]} in this batch"
+            rejected.append(_rejection(index, record.waybill_no, [{"field": "waybill_no", "reason": reason}]))
+            continue
+        first_index[record.waybill_no] = index
+        good.append((index, record))
+    return good, rejected
+
+
+@dataclass
+class _Outcome:
+    accepted: list[AcceptedRecord] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+
+
+def ingest(session: Session, *, carrier: CarrierContext, records: list[Any]) -> IngestResponse:
+    """Create or update each valid record by (carrier, waybill); good records land whatever the others do.
+
+    Raises ``ValidationFailed`` when no record in the batch is valid (nothing is written then).
+    """
+    good, rejected = validate_records(records)
+    if not good:
+        raise ValidationFailed(
+            "No record in the batch is valid.",
+            errors=[{"field": f"parcels.{r.index}.{r.field}", "reason": r.reason} for r in rejected],
+        )
+    now = utcnow()
+    actor = f"carrier:{carrier.brand.value}"
+    outcome = _Outcome(rejected=rejected)
+    by_waybill = {record.waybill_no: (index, record) for index, record in good}
+
+    existing = repository.find_by_waybills(
+        session, carrier_id=carrier.carrier_id, waybills=list(by_waybill), lock=True
+    )
+    new_rows = [
+        {
+            "id": uuid.uuid4(),
+            "operator_id": carrier.operator_id,
+            "carrier_id": carrier.carrier_id,
+            "brand": carrier.brand,
+            "waybill_no": waybill,
+            "status": ParcelStatus.ANNOUNCED,
+            "created_at": now,
+            "updated_at": now,
+            **_columns(record),
+        }
+        for waybill, (_index, record) in by_waybill.items()
+        if waybill not in existing
+    ]
+    created = repository.insert_new(session, new_rows)
+    raced = [row["waybill_no"] for row in new_rows if row["waybill_no"] not in created]
+    if raced:  # inserted by a concurrent request between our read and our insert
+        existing.update(
+            repository.find_by_waybills(session, carrier_id=carrier.carrier_id, waybills=raced, lock=True)
+        )
+
+    events: list[dict[str, Any]] = []
+    results: dict[int, AcceptedRecord] = {}
+    for waybill, (index, record) in by_waybill.items():
+        if waybill in created:
+            results[index] = AcceptedRecord(
+                index=index, waybill_no=waybill, parcel_id=created[waybill], result="created"
+            )
+            events.append(
+                _event(created[waybill], carrier, EventKind.CREATED, ParcelStatus.ANNOUNCED, now, actor)
+            )
+            continue
+        row = existing[waybill]
+        accepted = _apply_update(session, row=row, record=record, carrier=carrier, now=now, events=events)
+        if accepted is None:
+            outcome.rejected.append(
+                _rejection(
+                    index,
+                    waybill,
+                    [
+                        {
+                            "field": "waybill_no",
+                            "reason": f"parcel is {row.status.value}; it can no longer change",
+                        }
+                    ],
+                )
+            )
+        else:
+            results[index] = AcceptedRecord(
+                index=index, waybill_no=waybill, parcel_id=row.id, result=accepted
+            )
+    repository.insert_events(session, events)
+
+    outcome.accepted = [results[i] for i in sorted(results)]
+    outcome.rejected.sort(key=lambda r: r.index)
+    counts = {
+        k: sum(1 for a in outcome.accepted if a.result == k) for k in ("created", "updated", "unchanged")
+    }
+    return IngestResponse(
+        accepted=outcome.accepted,
+        rejected=outcome.rejected,
+        summary=IngestSummary(received=len(records), rejected=len(outcome.rejected), **counts),
+    )
+
+
+def _event(
+    parcel_id: uuid.UUID,
+    carrier: CarrierContext,
+    kind: EventKind,
+    status: ParcelStatus,
+    now: datetime,
+    actor: str,
+    changed: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "parcel_id": parcel_id,
+        "carrier_id": carrier.carrier_id,
+        "kind": kind,
+        "status": status,
+        "raw_code": None,
+        "occurred_at": now,
+        "recorded_at": now,
+        "place": None,
+        "actor": actor,
+        "changed_fields": changed,
+    }
+
+
+def _apply_update(
+    session: Session,
+    *,
+    row: ParcelRow,
+    record: Parcel,
+    carrier: CarrierContext,
+    now: datetime,
+    events: list[dict[str, Any]],
+) -> str | None:
+    """Update a known parcel's mutable fields; None when its status no longer allows changes."""
+    new_values = _columns(record)
+    changed = [name for name, column in MUTABLE_FIELDS.items() if getattr(row, column) != new_values[column]]
+    if not changed:
+        return "unchanged"
+    if row.status in TERMINAL_STATUSES:
+        return None
+    values = {MUTABLE_FIELDS[name]: new_values[MUTABLE_FIELDS[name]] for name in changed}
+    if "address" in changed:
+        values.update(dict.fromkeys(_RESOLUTION_COLUMNS))
+    values["updated_at"] = now
+    repository.update_fields(session, parcel_id=row.id, values=values)
+    events.append(
+        _event(row.id, carrier, EventKind.UPDATED, row.status, now, f"carrier:{carrier.brand.value}", changed)
+    )
+    return "updated"
+
+
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
+    return value.astimezone(zone)
+
+
+def parcel_view(row: ParcelRow, *, timezone: str) -> ParcelOut:
+    """The carrier's view of its parcel: recipient masked, times in the operator's zone."""
+    zone = ZoneInfo(timezone)
+    return ParcelOut(
+        parcel_id=row.id,
+        waybill_no=row.waybill_no,
+        brand=row.brand,
+        direction=row.direction,
+        status=row.status,
+        recipient=MaskedRecipient(name=mask_name(row.recipient_name), phone=mask_phone(row.recipient_phone)),
+        address=row.address_text,
+        resolution=Resolution(
+            county_code=row.county_code,
+            township_code=row.township_code,
+            village_code=row.village_code,
+            station_id=row.station_id,
+        ),
+        weight_g=row.weight_g,
+        volume_cm3=row.volume_cm3,
+        pieces=row.pieces,
+        temperature=row.temperature,
+        cod_fen=row.cod_fen,
+        declared_value_fen=row.declared_value_fen,
+        promised_date=row.promised_date,
+        sort_hint=row.sort_hint,
+        created_at=_local(row.created_at, zone),
+        updated_at=_local(row.updated_at, zone),
+    )
+
+
+def _not_found(waybill_no: str) -> NotFound:
+    # Identical for a missing waybill and another carrier's: nothing tells them apart.
+    return NotFound(f"No parcel with waybill {waybill_no!r}.")
+
+
+def get_parcel(session: Session, *, carrier: CarrierContext, waybill_no: str) -> ParcelOut:
+    row = repository.get_by_waybill(session, carrier_id=carrier.carrier_id, waybill_no=waybill_no.upper())
+    if row is None:
+        raise _not_found(waybill_no)
+    return parcel_view(row, timezone=carrier.timezone)
+
+
+def get_events(session: Session, *, carrier: CarrierContext, waybill_no: str) -> EventList:
+    row = repository.get_by_waybill(session, carrier_id=carrier.carrier_id, waybill_no=waybill_no.upper())
+    if row is None:
+        raise _not_found(waybill_no)
+    zone = ZoneInfo(carrier.timezone)
+    return EventList(
+        waybill_no=row.waybill_no,
+        events=[_event_view(e, zone) for e in repository.list_events(session, parcel_id=row.id)],
+    )
+
+
+def _event_view(event: ParcelEvent, zone: ZoneInfo) -> EventOut:
+    return EventOut(
+        kind=event.kind,
+        status=event.status,
+        raw_code=event.raw_code,
+        occurred_at=event.occurred_at.astimezone(zone),
+        recorded_at=event.recorded_at.astimezone(zone),
+        place=event.place,
+        actor=event.actor,
+        changed_fields=event.changed_fields,
+    )
+
+
+def encode_cursor(updated_at: datetime, parcel_id: uuid.UUID) -> str:
+    raw = json.dumps([updated_at.isoformat(), str(parcel_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, pid = json.loads(raw)
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        return when, uuid.UUID(pid)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The cursor is not one this API issued.", errors=[{"field": "cursor", "reason": "invalid cursor"}]
+        ) from exc
+
+
+def list_parcels(
+    session: Session,
+    *,
+    carrier: CarrierContext,
+    status: ParcelStatus | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> ParcelPage:
+    """One page of the carrier's parcels in (updated_at, id) order; ``limit`` is already capped."""
+    after = decode_cursor(cursor) if cursor else None
+    if updated_since is not None and updated_since.tzinfo is None:
+        updated_since = updated_since.replace(tzinfo=ZoneInfo(carrier.timezone))
+    rows = repository.list_page(
+        session,
+        carrier_id=carrier.carrier_id,
+        status=status,
+        after=after,
+        updated_since=updated_since,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None
+    return ParcelPage(
+        items=[parcel_view(r, timezone=carrier.timezone) for r in rows], next_cursor=next_cursor
+    )

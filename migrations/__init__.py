@@ -1,0 +1,1 @@
+"""Alembic migrations; shipped with the package so ``gongpei db upgrade`` works from any directory."""
