@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 MAX_WEIGHT_G = 500_000
 """Heaviest parcel a county centre accepts (500 kg); anything above is a data error, not freight."""
@@ -86,6 +86,23 @@ _VIRTUAL = re.compile(r"^1\d{10}-\d{1,6}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 
 
+def _json_integer(value: object) -> object:
+    # JSON has one number type: 1200.0 is the integer 1200. Strings and booleans stay invalid.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _bounded(low: int, high: int) -> tuple[object, ...]:
+    return (Strict(), Field(ge=low, le=high), BeforeValidator(_json_integer))
+
+
+WeightG = Annotated[int, *_bounded(1, MAX_WEIGHT_G)]
+VolumeCm3 = Annotated[int, *_bounded(1, MAX_VOLUME_CM3)]
+Pieces = Annotated[int, *_bounded(1, MAX_PIECES)]
+Fen = Annotated[int, *_bounded(0, MAX_MONEY_FEN)]
+
+
 def _no_control(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("contains control characters")
@@ -124,12 +141,38 @@ def normalise_phone(value: str) -> str:
 
 
 _LINE = (AfterValidator(_no_control), AfterValidator(_not_blank))
+# What the JSON schema documents (the validators above enforce it): no control characters, no leading or
+# trailing space. Inputs are normalised before the checks, so the validators accept a little more.
+_CTRL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_ONE_OR_MORE = rf"^[^\s{_CTRL}]([^{_CTRL}]*[^\s{_CTRL}])?$"
+_TWO_OR_MORE = rf"^[^\s{_CTRL}][^{_CTRL}]*[^\s{_CTRL}]$"
 # Length is checked first (after whitespace is stripped), then control characters and blankness.
-Name = Annotated[str, Field(min_length=1, max_length=64), *_LINE]
-AddressText = Annotated[str, Field(min_length=2, max_length=MAX_ADDRESS_CHARS), *_LINE]
-SortHint = Annotated[str, Field(min_length=1, max_length=64), *_LINE]
-WaybillNo = Annotated[str, AfterValidator(_no_control), AfterValidator(_waybill)]
-Phone = Annotated[str, AfterValidator(_no_control), AfterValidator(normalise_phone)]
+Name = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}), *_LINE]
+AddressText = Annotated[
+    str,
+    Field(min_length=2, max_length=MAX_ADDRESS_CHARS, json_schema_extra={"pattern": _TWO_OR_MORE}),
+    *_LINE,
+]
+SortHint = Annotated[
+    str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}), *_LINE
+]
+WaybillNo = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,39}$"}),
+    AfterValidator(_no_control),
+    AfterValidator(_waybill),
+]
+Phone = Annotated[
+    str,
+    Field(
+        json_schema_extra={
+            "pattern": r"^((\+86|0086)?1[3-9][0-9]{9}|1[0-9]{10}-[0-9]{1,6}"
+            r"|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$"
+        }
+    ),
+    AfterValidator(_no_control),
+    AfterValidator(normalise_phone),
+]
 
 
 class Recipient(BaseModel):
@@ -147,12 +190,12 @@ class Parcel(BaseModel):
     waybill_no: Annotated[WaybillNo, Field(min_length=4, max_length=40)]
     recipient: Recipient
     address: AddressText
-    weight_g: Annotated[StrictInt, Field(ge=1, le=MAX_WEIGHT_G)]
+    weight_g: WeightG
     direction: Direction = Direction.DELIVERY
-    volume_cm3: Annotated[StrictInt, Field(ge=1, le=MAX_VOLUME_CM3)] | None = None
-    pieces: Annotated[StrictInt, Field(ge=1, le=MAX_PIECES)] = 1
+    volume_cm3: VolumeCm3 | None = None
+    pieces: Pieces = 1
     temperature: Temperature = Temperature.AMBIENT
-    cod_fen: Annotated[StrictInt, Field(ge=0, le=MAX_MONEY_FEN)] = 0
-    declared_value_fen: Annotated[StrictInt, Field(ge=0, le=MAX_MONEY_FEN)] | None = None
+    cod_fen: Fen = 0
+    declared_value_fen: Fen | None = None
     promised_date: date | None = None
     sort_hint: SortHint | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,3 +137,57 @@ def dialect_insert(session: Session) -> Any:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def pg_bulk_insert(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    conflict_columns: tuple[str, ...] = (),
+    returning: tuple[str, ...] = (),
+) -> list[Any]:
+    """Insert many rows in one fixed statement: one array per column, ``INSERT … SELECT FROM unnest``.
+
+    A multi-row VALUES statement is compiled anew for every batch size and parsed anew by the driver,
+    which costs far more than the insert itself; this statement's text depends only on the columns.
+    ``conflict_columns`` adds ``ON CONFLICT (…) DO NOTHING``. PostgreSQL only.
+    """
+    from sqlalchemy import text
+
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    params: dict[str, list[Any]] = {}
+    unnest_args: list[str] = []
+    select_list: list[str] = []
+    for i, name in enumerate(names):
+        column_type = table.c[name].type
+        pg_type = column_type.compile(dialect=dialect)
+        values = [_plain(row[name]) for row in rows]
+        if "JSON" in pg_type:
+            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+            unnest_args.append(f"CAST(:p{i} AS TEXT[])")
+            select_list.append(f"CAST(c{i} AS {pg_type})")
+        else:
+            unnest_args.append(f"CAST(:p{i} AS {pg_type}[])")
+            select_list.append(f"c{i}")
+        params[f"p{i}"] = values
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT {', '.join(select_list)} FROM unnest({', '.join(unnest_args)}) "
+        f"AS t({', '.join(f'c{i}' for i in range(len(names)))})"
+    )
+    if conflict_columns:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict_columns)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+        return list(session.execute(text(sql), params).all())
+    session.execute(text(sql), params)
+    return []

@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from dispatch.accounts.service import CarrierContext, authenticate
 from dispatch.config import Settings
 from dispatch.db import Database
-from dispatch.errors import MalformedBody, Unauthorized
+from dispatch.errors import ClientDisconnected, MalformedBody, Unauthorized, ValidationFailed
 from dispatch.idempotency import check_key
 
 
@@ -75,7 +78,11 @@ IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 async def read_json_body(request: Request) -> Any:
     """The body parsed as JSON; the size limit is enforced while it streams (BodySizeLimitMiddleware)."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect as exc:
+        # An ordinary event on rural links: the client will retry with the same Idempotency-Key.
+        raise ClientDisconnected() from exc
     if not raw.strip():
         raise MalformedBody("The request body is empty.", errors=[{"field": "body", "reason": "empty"}])
     try:
@@ -96,3 +103,32 @@ async def read_json_body(request: Request) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(read_json_body)]
+
+
+def _dependant_query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _dependant_query_names(sub)
+    return names
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    return frozenset(_dependant_query_names(route.dependant))
+
+
+def check_query_params(request: Request) -> None:
+    """Refuse unknown and repeated query parameters: a typo such as ``?stauts=`` must not pass silently."""
+    route = request.scope.get("route")
+    allowed = _query_names(route) if isinstance(route, APIRoute) else frozenset()
+    seen: set[str] = set()
+    for name, _value in request.query_params.multi_items():
+        reason = None
+        if name not in allowed:
+            reason = "unknown query parameter"
+        elif name in seen:
+            reason = "given more than once"
+        if reason:
+            raise ValidationFailed(
+                f"Query parameter {name!r}: {reason}.", errors=[{"field": f"query.{name}", "reason": reason}]
+            )
+        seen.add(name)

@@ -71,6 +71,11 @@ class IdempotencyKeyMissing(BadRequest):
     title = "Idempotency-Key header is required"
 
 
+class ClientDisconnected(BadRequest):
+    slug = "client-disconnected"
+    title = "The client closed the connection before the body was complete"
+
+
 class Unauthorized(DispatchError):
     status = 401
     slug = "unauthorized"

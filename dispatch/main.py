@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
+from dispatch.deps import check_query_params
 from dispatch.errors import (
     Conflict,
     DispatchError,
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description="Dispatch backend for a county shared-delivery company (共配中心). "
         "Carriers post parcels and read their own; errors are RFC 9457 problem+json.",
         lifespan=lifespan,
+        dependencies=[Depends(check_query_params)],
     )
     app.state.settings = settings
     app.state.database = database

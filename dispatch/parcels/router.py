@@ -100,7 +100,7 @@ def list_parcels(
     updated_since: Annotated[
         datetime | None, Query(description="ISO 8601; without an offset, the operator's time zone.")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[
         int | None, Query(ge=1, description="Page size; capped at the server's maximum (500).")
     ] = None,

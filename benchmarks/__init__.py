@@ -1,0 +1,1 @@
+"""Measured figures, each runnable by one command."""
