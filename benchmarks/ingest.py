@@ -50,7 +50,7 @@ from dispatch import migrate
 from dispatch.accounts import service as accounts
 from dispatch.config import get_settings
 from dispatch.db import Database, make_engine
-from dispatch.demo import DEMO_COUNTY, _villages
+from dispatch.demo import DEMO_COUNTY, county_villages
 from dispatch.models import EventKind
 from dispatch.parcels.service import MUTABLE_FIELDS
 
@@ -175,7 +175,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 
 def generate_parcels(count: int, rng: random.Random) -> list[dict[str, Any]]:
     """``count`` valid unified records with distinct waybills, already in the form the API normalises to."""
-    villages = _villages(get_settings().gazetteer_dir, DEMO_COUNTY)
+    villages = county_villages(get_settings().gazetteer_dir, DEMO_COUNTY)
     serials = rng.sample(range(3 * 10**12, 7 * 10**12), count)  # "7" + [3-6] + 12 digits, no repeats
     records: list[dict[str, Any]] = []
     for serial in serials:

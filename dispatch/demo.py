@@ -43,7 +43,7 @@ def county_name(gazetteer_dir: Path, county_code: str) -> str | None:
     return None
 
 
-def _villages(gazetteer_dir: Path, county_code: str) -> list[tuple[str, str]]:
+def county_villages(gazetteer_dir: Path, county_code: str) -> list[tuple[str, str]]:
     path = gazetteer_dir / "villages.csv"
     if not path.is_file():
         return _FALLBACK_VILLAGES
@@ -89,7 +89,7 @@ def seed(session: Session, *, gazetteer_dir: Path, parcels_per_carrier: int = 40
             session, name=DEMO_OPERATOR_NAME, county_code=DEMO_COUNTY, timezone="Asia/Shanghai"
         )
     rng = random.Random(2026)
-    villages = _villages(gazetteer_dir, DEMO_COUNTY)
+    villages = county_villages(gazetteer_dir, DEMO_COUNTY)
     carriers: list[DemoCarrier] = []
     for brand in (Brand.ZTO, Brand.YTO):
         account = session.execute(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,10 @@ from dispatch import migrate
 from dispatch.config import Settings
 from dispatch.db import Database, make_engine
 from dispatch.main import create_app
+
+# CI runs the property tests derandomized (same examples every run); developers' runs explore anew.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ADMIN_URL = os.environ.get(
     "GONGPEI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

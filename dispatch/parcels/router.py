@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from carriers.unified import ParcelStatus
 from dispatch.deps import CurrentCarrier, IdempotencyKey, JsonBody, SessionDep, SettingsDep
-from dispatch.errors import ValidationFailed
 from dispatch.idempotency import execute_once, fingerprint
 from dispatch.observability import IDEMPOTENT_REPLAYS, PARCELS_INGESTED
 from dispatch.parcels import service
@@ -111,10 +110,7 @@ def list_parcels(
     )
 
 
-def _waybill(waybill_no: str) -> str:
-    if not 1 <= len(waybill_no) <= 40:
-        raise ValidationFailed(errors=[{"field": "waybill_no", "reason": "must be 1 to 40 characters"}])
-    return waybill_no
+WaybillPath = Annotated[str, Path(min_length=1, max_length=40, description="The carrier's waybill number.")]
 
 
 @router.get(
@@ -123,8 +119,8 @@ def _waybill(waybill_no: str) -> str:
     response_model=ParcelOut,
     responses={**_COMMON_ERRORS, 404: {"description": "No such parcel for this carrier", **PROBLEM}},
 )
-def get_parcel(waybill_no: str, carrier: CurrentCarrier, session: SessionDep) -> ParcelOut:
-    return service.get_parcel(session, carrier=carrier, waybill_no=_waybill(waybill_no))
+def get_parcel(waybill_no: WaybillPath, carrier: CurrentCarrier, session: SessionDep) -> ParcelOut:
+    return service.get_parcel(session, carrier=carrier, waybill_no=waybill_no)
 
 
 @router.get(
@@ -133,8 +129,8 @@ def get_parcel(waybill_no: str, carrier: CurrentCarrier, session: SessionDep) ->
     response_model=EventList,
     responses={**_COMMON_ERRORS, 404: {"description": "No such parcel for this carrier", **PROBLEM}},
 )
-def get_parcel_events(waybill_no: str, carrier: CurrentCarrier, session: SessionDep) -> EventList:
-    return service.get_events(session, carrier=carrier, waybill_no=_waybill(waybill_no))
+def get_parcel_events(waybill_no: WaybillPath, carrier: CurrentCarrier, session: SessionDep) -> EventList:
+    return service.get_events(session, carrier=carrier, waybill_no=waybill_no)
 
 
 EXTRA_SCHEMAS = (ParcelBatchIn,)
