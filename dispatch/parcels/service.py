@@ -308,22 +308,22 @@ def parcel_view(row: ParcelRow, *, timezone: str) -> ParcelOut:
     )
 
 
-def _not_found(waybill_no: str) -> NotFound:
+def _not_found() -> NotFound:
     # Identical for a missing waybill and another carrier's: nothing tells them apart.
-    return NotFound(f"No parcel with waybill {waybill_no!r}.")
+    return NotFound("No parcel with this waybill number.")
 
 
 def get_parcel(session: Session, *, carrier: CarrierContext, waybill_no: str) -> ParcelOut:
     row = repository.get_by_waybill(session, carrier_id=carrier.carrier_id, waybill_no=waybill_no.upper())
     if row is None:
-        raise _not_found(waybill_no)
+        raise _not_found()
     return parcel_view(row, timezone=carrier.timezone)
 
 
 def get_events(session: Session, *, carrier: CarrierContext, waybill_no: str) -> EventList:
     row = repository.get_by_waybill(session, carrier_id=carrier.carrier_id, waybill_no=waybill_no.upper())
     if row is None:
-        raise _not_found(waybill_no)
+        raise _not_found()
     zone = ZoneInfo(carrier.timezone)
     return EventList(
         waybill_no=row.waybill_no,
