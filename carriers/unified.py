@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -199,3 +200,53 @@ class Parcel(BaseModel):
     declared_value_fen: Fen | None = None
     promised_date: date | None = None
     sort_hint: SortHint | None = None
+
+
+class SiteType(StrEnum):
+    """Where a scan happened, as the last-mile trace template distinguishes it."""
+
+    COUNTY_CENTER = "county_center"  # the shared-delivery centre (our depot)
+    HUB = "hub"  # a carrier's sorting centre or branch
+    STATION = "station"  # village service station, shop (驿站/代收点)
+    LOCKER = "locker"  # smart parcel locker (柜机)
+    VEHICLE = "vehicle"  # on a delivery route
+    OTHER = "other"
+
+
+class FailureReason(StrEnum):
+    """Why a delivery attempt failed or a parcel is held (raw carrier reasons are kept beside it)."""
+
+    REFUSED = "refused"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    NOBODY_HOME = "nobody_home"
+    UNREACHABLE = "unreachable"  # phone does not answer / wrong number
+    DAMAGED = "damaged"
+    WRONG_SORT = "wrong_sort"
+    OUT_OF_AREA = "out_of_area"
+    OVERDUE_AT_STATION = "overdue_at_station"
+    RESCHEDULED = "rescheduled"  # recipient asked for another day
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    """One scan or status change in our vocabulary; ``raw_code`` keeps the carrier's own code.
+
+    ``occurred_at`` is time-zone aware. ``signer`` is who signed (recipient or agent), as the carrier sent it.
+    """
+
+    waybill_no: str
+    status: ParcelStatus
+    occurred_at: datetime
+    raw_code: str | None = None
+    raw_namespace: str | None = None  # which vocabulary raw_code is from: "action", "opCode", "scanType" …
+    description: str | None = None
+    site_no: str | None = None
+    site_name: str | None = None
+    site_type: SiteType | None = None
+    city: str | None = None
+    failure_reason: FailureReason | None = None
+    failure_note: str | None = None
+    pickup_code: str | None = None
+    signer: str | None = None
+    event_id: str | None = None  # the carrier's id for the event, used to drop repeated pushes
