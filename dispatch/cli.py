@@ -19,10 +19,21 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators (county shared-delivery companies).", no_args_is_help=True)
 carrier_app = typer.Typer(help="Carrier accounts and their API keys.", no_args_is_help=True)
 idem_app = typer.Typer(help="Idempotency-key housekeeping.", no_args_is_help=True)
+parcels_app = typer.Typer(help="Parcels: manifest imports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(idem_app, name="idempotency")
+app.add_typer(parcels_app, name="parcels")
+
+
+@app.callback()
+def _setup() -> None:
+    """Log lines go to stderr (JSON), so stdout carries only each command's JSON answer."""
+    from dispatch.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
 
 
 def _emit(payload: dict[str, Any]) -> None:
@@ -186,6 +197,52 @@ def idempotency_prune() -> None:
     with database.session_scope() as session:
         removed = idempotency.prune(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
     _emit({"removed": removed})
+
+
+@parcels_app.command("import")
+def parcels_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8/GBK) or XLSX manifest.", exists=True, dir_okay=False)
+    ],
+    carrier: Annotated[str, typer.Option(help="Carrier account id the parcels belong to.")],
+) -> None:
+    """Import a manifest file for a carrier, with a progress bar; prints the summary as JSON."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from dispatch.imports import service as imports
+    from dispatch.models import CarrierAccount
+
+    carrier_id = _uuid(carrier, "carrier")
+    database = _database(get_settings())
+    content = file.read_bytes()
+    with database.session_scope() as session:
+        if session.get(CarrierAccount, carrier_id) is None:
+            _fail(f"carrier {carrier_id} not found", field="carrier")
+        record = imports.create(
+            session,
+            carrier=imports.carrier_context(session, carrier_id),
+            filename=file.name,
+            content_type="",
+            content=content,
+        )
+        import_id = record.id
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}", total=None)
+        imports.process(
+            database, import_id, on_progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    with database.session_scope() as session:
+        report = imports.report(
+            session, carrier=imports.carrier_context(session, carrier_id), import_id=import_id, limit=1000
+        )
+    _emit(report.model_dump(mode="json"))
 
 
 def _ensure_embedded_schema(settings: Settings) -> None:

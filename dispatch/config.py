@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("Asia/Shanghai", description="Default operator time zone for display and cut-offs.")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    max_upload_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest manifest file upload (CSV/XLSX)."
+    )
     max_batch_records: int = Field(1000, ge=1, le=10_000, description="Most parcels in one POST.")
     max_page_size: int = Field(500, ge=1, le=5000, description="Largest page a list endpoint returns.")
     default_page_size: int = Field(100, ge=1, le=5000)

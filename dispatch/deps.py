@@ -76,13 +76,21 @@ def idempotency_key(
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
-async def read_json_body(request: Request) -> Any:
-    """The body parsed as JSON; the size limit is enforced while it streams (BodySizeLimitMiddleware)."""
+async def _raw_body(request: Request) -> bytes:
+    """The body as bytes; the size limit is enforced while it streams (BodySizeLimitMiddleware)."""
     try:
-        raw = await request.body()
+        return await request.body()
     except ClientDisconnect as exc:
         # An ordinary event on rural links: the client will retry with the same Idempotency-Key.
         raise ClientDisconnected() from exc
+
+
+read_raw_body = Depends(_raw_body)
+
+
+async def read_json_body(request: Request) -> Any:
+    """The body parsed as JSON."""
+    raw = await _raw_body(request)
     if not raw.strip():
         raise MalformedBody("The request body is empty.", errors=[{"field": "body", "reason": "empty"}])
     try:

@@ -26,6 +26,8 @@ from dispatch.errors import (
     ValidationFailed,
     field_errors,
 )
+from dispatch.imports import router as imports_router
+from dispatch.inbound import router as inbound_router
 from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging, log
 from dispatch.parcels import router as parcels_router
 
@@ -170,6 +172,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     _install_error_handlers(app)
     app.include_router(parcels_router.router)
+    app.include_router(inbound_router.router)
+    app.include_router(imports_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:
@@ -194,6 +198,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/parcels/files": settings.max_upload_bytes},
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

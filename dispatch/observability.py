@@ -99,16 +99,18 @@ class BodySizeLimitMiddleware:
     A declared Content-Length above the limit is refused at once; a smaller one is not trusted.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         received = 0
-        limit = self.max_bytes
+        path = scope.get("path", "")
+        limit = next((v for prefix, v in self.overrides.items() if path.startswith(prefix)), self.max_bytes)
 
         async def limited_receive() -> Message:
             nonlocal received

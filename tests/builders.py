@@ -19,6 +19,7 @@ class Tenant:
     carrier_id: uuid.UUID
     api_key: str
     brand: Brand
+    signing_secret: str = ""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -39,7 +40,13 @@ def make_tenant(
         ).id
     carrier, key = accounts.create_carrier(session, operator_id=operator_id, brand=brand)
     session.flush()
-    return Tenant(operator_id=operator_id, carrier_id=carrier.id, api_key=key.api_key, brand=brand)
+    return Tenant(
+        operator_id=operator_id,
+        carrier_id=carrier.id,
+        api_key=key.api_key,
+        brand=brand,
+        signing_secret=carrier.signing_secret,
+    )
 
 
 def waybill(rng: random.Random | None = None) -> str:

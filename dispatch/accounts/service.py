@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ class CarrierContext:
     operator_id: uuid.UUID
     brand: Brand
     timezone: str
+    signing_secret: str = field(default="", repr=False)  # verifies signed pushes; never logged
 
 
 def create_operator(session: Session, *, name: str, county_code: str, timezone: str) -> Operator:
@@ -140,6 +141,10 @@ def authenticate(session: Session, *, api_key: str) -> CarrierContext:
         if not carrier.active:
             break
         return CarrierContext(
-            carrier_id=carrier.id, operator_id=carrier.operator_id, brand=carrier.brand, timezone=timezone
+            carrier_id=carrier.id,
+            operator_id=carrier.operator_id,
+            brand=carrier.brand,
+            timezone=timezone,
+            signing_secret=carrier.signing_secret,
         )
     raise Unauthorized()

@@ -1,6 +1,7 @@
 """Every ORM table; importing this package registers them all on ``Base.metadata``."""
 
 from dispatch.models.carrier import ApiKey, CarrierAccount
+from dispatch.models.file_import import FileImport, ImportStatus
 from dispatch.models.fleet import Driver, Vehicle
 from dispatch.models.idempotency import IdempotencyRecord
 from dispatch.models.operator import DispatcherUser, Operator
@@ -14,7 +15,9 @@ __all__ = [
     "DispatcherUser",
     "Driver",
     "EventKind",
+    "FileImport",
     "IdempotencyRecord",
+    "ImportStatus",
     "Operator",
     "OutboxMessage",
     "Parcel",

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from carriers.unified import Brand, Direction, ParcelStatus, Temperature
+from carriers.unified import Brand, Direction, FailureReason, ParcelStatus, SiteType, Temperature
 from dispatch.db import Base, BigIntPK, JSONType, enum_type, new_id, utcnow
 
 
@@ -45,6 +45,8 @@ class Parcel(Base):
     promised_date: Mapped[date | None]
     sort_hint: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[ParcelStatus] = mapped_column(enum_type(ParcelStatus))
+    # When the current status happened (event time), so a late-arriving older scan cannot roll it back.
+    status_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -56,10 +58,17 @@ class EventKind(StrEnum):
 
 
 class ParcelEvent(Base):
-    """Append-only: rows are inserted, never updated or deleted by the service."""
+    """Append-only: rows are inserted, never updated or deleted by the service.
+
+    ``event_key`` makes a repeated push a no-op: the carrier's own event id where it sends one, else a
+    digest of (raw code, time, site).
+    """
 
     __tablename__ = "parcel_event"
-    __table_args__ = (Index("ix_parcel_event_parcel_seq", "parcel_id", "id"),)
+    __table_args__ = (
+        Index("ix_parcel_event_parcel_seq", "parcel_id", "id"),
+        UniqueConstraint("parcel_id", "event_key"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     parcel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parcel.id", ondelete="CASCADE"))
@@ -71,7 +80,14 @@ class ParcelEvent(Base):
     raw_code: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    raw_namespace: Mapped[str | None] = mapped_column(String(32))
+    event_key: Mapped[str | None] = mapped_column(String(64))
     place: Mapped[str | None] = mapped_column(String(200))
+    site_no: Mapped[str | None] = mapped_column(String(64))
+    site_type: Mapped[SiteType | None] = mapped_column(enum_type(SiteType))
+    description: Mapped[str | None] = mapped_column(String(500))
+    failure_reason: Mapped[FailureReason | None] = mapped_column(enum_type(FailureReason))
+    pickup_code: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(100))
     # Names of the fields an update changed; never their values (no recipient data in the log).
     changed_fields: Mapped[list[str] | None] = mapped_column(JSONType)

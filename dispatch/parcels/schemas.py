@@ -34,6 +34,9 @@ class AcceptedRecord(_Out):
     waybill_no: str
     parcel_id: uuid.UUID
     result: Literal["created", "updated", "unchanged"]
+    warnings: list[FieldError] = Field(
+        default_factory=list, description="Accepted, but worth a look (e.g. a waybill unlike the brand's)."
+    )
 
 
 class RejectedRecord(_Out):

@@ -6,18 +6,19 @@ import base64
 import binascii
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from carriers import registry
+from carriers.base import CarrierAdapter, ParseResult, RecordBuilder, Severity
 from carriers.unified import TERMINAL_STATUSES, Parcel, ParcelStatus
 from dispatch.accounts.service import CarrierContext
 from dispatch.db import utcnow
-from dispatch.errors import NotFound, ValidationFailed, field_errors
+from dispatch.errors import NotFound, ValidationFailed
 from dispatch.models import EventKind, ParcelEvent
 from dispatch.models import Parcel as ParcelRow
 from dispatch.parcels import repository
@@ -35,8 +36,6 @@ from dispatch.parcels.schemas import (
     Resolution,
 )
 from dispatch.privacy import mask_name, mask_phone
-
-_PARCEL = TypeAdapter(Parcel)
 
 # API field name -> column, for the fields a re-post may change.
 MUTABLE_FIELDS: dict[str, str] = {
@@ -112,31 +111,48 @@ def validate_envelope(body: Any, *, max_records: int) -> list[Any]:
     return records
 
 
-def validate_records(records: list[Any]) -> tuple[list[tuple[int, Parcel]], list[RejectedRecord]]:
-    """Validate each record on its own; a waybill repeated in the batch is rejected after its first use."""
-    good: list[tuple[int, Parcel]] = []
-    rejected: list[RejectedRecord] = []
-    first_index: dict[str, int] = {}
-    for index, raw in enumerate(records):
-        waybill = raw.get("waybill_no") if isinstance(raw, dict) else None
-        try:
-            record = _PARCEL.validate_python(raw)
-        except ValidationError as exc:
-            rejected.append(_rejection(index, waybill, field_errors(exc.errors(include_url=False))))
-            continue
-        if record.waybill_no in first_index:
-            reason = f"duplicate of record {first_index[record.waybill_no]} in this batch"
-            rejected.append(_rejection(index, record.waybill_no, [{"field": "waybill_no", "reason": reason}]))
-            continue
-        first_index[record.waybill_no] = index
-        good.append((index, record))
-    return good, rejected
+def brand_adapter(carrier: CarrierContext) -> CarrierAdapter | None:
+    """The adapter of the account's brand, if the brand has one (``other`` has none)."""
+    try:
+        return registry.get(carrier.brand.value)
+    except registry.UnknownFormat:
+        return None
 
 
 @dataclass
-class _Outcome:
-    accepted: list[AcceptedRecord] = field(default_factory=list)
-    rejected: list[RejectedRecord] = field(default_factory=list)
+class Validated:
+    """Records split into valid parcels (with their warnings) and rejections, by record index."""
+
+    good: list[tuple[int, Parcel]]
+    rejected: list[RejectedRecord]
+    warnings: dict[int, list[FieldError]]
+    received: int
+
+
+def from_parse_result(result: ParseResult, *, waybills: dict[int, str | None] | None = None) -> Validated:
+    """A carrier adapter's result in the shape ingestion stores and reports."""
+    errors: dict[int, list[dict[str, str]]] = {}
+    warnings: dict[int, list[FieldError]] = {}
+    for issue in result.issues:
+        if issue.severity is Severity.WARNING:
+            warnings.setdefault(issue.index, []).append(FieldError(field=issue.field, reason=issue.reason))
+        else:
+            errors.setdefault(issue.index, []).append({"field": issue.field, "reason": issue.reason})
+    names = waybills or {}
+    rejected = [_rejection(index, names.get(index), errs) for index, errs in sorted(errors.items())]
+    good = list(zip(result.parcel_index, result.parcels, strict=True))
+    return Validated(good=good, rejected=rejected, warnings=warnings, received=result.records)
+
+
+def validate_records(records: list[Any], *, carrier: CarrierContext | None = None) -> Validated:
+    """Validate each unified record on its own, with the brand's waybill checks; a waybill repeated in
+    the batch is rejected after its first use."""
+    adapter = brand_adapter(carrier) if carrier is not None else None
+    builder = RecordBuilder(check_waybill=adapter.check_waybill if adapter else None)
+    for index, raw in enumerate(records):
+        builder.add(index, raw)
+    waybills = {i: r.get("waybill_no") if isinstance(r, dict) else None for i, r in enumerate(records)}
+    return from_parse_result(builder.result(len(records)), waybills=waybills)
 
 
 def ingest(session: Session, *, carrier: CarrierContext, records: list[Any]) -> IngestResponse:
@@ -144,16 +160,23 @@ def ingest(session: Session, *, carrier: CarrierContext, records: list[Any]) -> 
 
     Raises ``ValidationFailed`` when no record in the batch is valid (nothing is written then).
     """
-    good, rejected = validate_records(records)
-    if not good:
+    validated = validate_records(records, carrier=carrier)
+    if not validated.good:
         raise ValidationFailed(
             "No record in the batch is valid.",
-            errors=[{"field": f"parcels.{r.index}.{r.field}", "reason": r.reason} for r in rejected],
+            errors=[
+                {"field": f"parcels.{r.index}.{r.field}", "reason": r.reason} for r in validated.rejected
+            ],
         )
+    return store(session, carrier=carrier, validated=validated)
+
+
+def store(session: Session, *, carrier: CarrierContext, validated: Validated) -> IngestResponse:
+    """Write valid parcels: new waybills are created, known ones updated in place with an event."""
     now = utcnow()
     actor = f"carrier:{carrier.brand.value}"
-    outcome = _Outcome(rejected=rejected)
-    by_waybill = {record.waybill_no: (index, record) for index, record in good}
+    rejected = list(validated.rejected)
+    by_waybill = {record.waybill_no: (index, record) for index, record in validated.good}
 
     existing = repository.find_by_waybills(
         session, carrier_id=carrier.carrier_id, waybills=list(by_waybill), lock=True
@@ -183,44 +206,37 @@ def ingest(session: Session, *, carrier: CarrierContext, records: list[Any]) -> 
     events: list[dict[str, Any]] = []
     results: dict[int, AcceptedRecord] = {}
     for waybill, (index, record) in by_waybill.items():
+        warnings = validated.warnings.get(index, [])
         if waybill in created:
             results[index] = AcceptedRecord(
-                index=index, waybill_no=waybill, parcel_id=created[waybill], result="created"
+                index=index,
+                waybill_no=waybill,
+                parcel_id=created[waybill],
+                result="created",
+                warnings=warnings,
             )
             events.append(
                 _event(created[waybill], carrier, EventKind.CREATED, ParcelStatus.ANNOUNCED, now, actor)
             )
             continue
         row = existing[waybill]
-        accepted = _apply_update(session, row=row, record=record, carrier=carrier, now=now, events=events)
-        if accepted is None:
-            outcome.rejected.append(
-                _rejection(
-                    index,
-                    waybill,
-                    [
-                        {
-                            "field": "waybill_no",
-                            "reason": f"parcel is {row.status.value}; it can no longer change",
-                        }
-                    ],
-                )
-            )
+        outcome = _apply_update(session, row=row, record=record, carrier=carrier, now=now, events=events)
+        if outcome is None:
+            reason = f"parcel is {row.status.value}; it can no longer change"
+            rejected.append(_rejection(index, waybill, [{"field": "waybill_no", "reason": reason}]))
         else:
             results[index] = AcceptedRecord(
-                index=index, waybill_no=waybill, parcel_id=row.id, result=accepted
+                index=index, waybill_no=waybill, parcel_id=row.id, result=outcome, warnings=warnings
             )
     repository.insert_events(session, events)
 
-    outcome.accepted = [results[i] for i in sorted(results)]
-    outcome.rejected.sort(key=lambda r: r.index)
-    counts = {
-        k: sum(1 for a in outcome.accepted if a.result == k) for k in ("created", "updated", "unchanged")
-    }
+    accepted = [results[i] for i in sorted(results)]
+    rejected.sort(key=lambda r: r.index)
+    counts = {k: sum(1 for a in accepted if a.result == k) for k in ("created", "updated", "unchanged")}
     return IngestResponse(
-        accepted=outcome.accepted,
-        rejected=outcome.rejected,
-        summary=IngestSummary(received=len(records), rejected=len(outcome.rejected), **counts),
+        accepted=accepted,
+        rejected=rejected,
+        summary=IngestSummary(received=validated.received, rejected=len(rejected), **counts),
     )
 
 

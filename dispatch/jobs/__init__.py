@@ -1,0 +1,1 @@
+"""Background jobs: RQ job functions take ids, never objects or recipient data."""

@@ -1,0 +1,158 @@
+"""Tracking events from carriers' pushes: stored once each, and moving the parcel's status forward."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from carriers.base import ParseResult, Severity
+from carriers.unified import TrackingEvent
+from dispatch.accounts.service import CarrierContext
+from dispatch.db import dialect_insert, utcnow
+from dispatch.models import EventKind, Parcel, ParcelEvent
+from dispatch.parcels.schemas import FieldError
+from dispatch.tracking.schemas import AcceptedEvent, EventIngestResponse, EventSummary, RejectedEvent
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+"""Device clocks drift; an event further ahead than this is a data error."""
+
+
+def event_key(event: TrackingEvent) -> str:
+    """The carrier's event id, or a digest of what identifies a scan (code, time, site)."""
+    if event.event_id:
+        return hashlib.sha256(f"id|{event.event_id}".encode()).hexdigest()
+    basis = "|".join(
+        str(part or "")
+        for part in (
+            event.raw_namespace,
+            event.raw_code,
+            event.status.value,
+            event.occurred_at.isoformat(),
+            event.site_no,
+        )
+    )
+    return hashlib.sha256(basis.encode()).hexdigest()
+
+
+def _rejected(index: int, waybill: str | None, field: str, reason: str) -> RejectedEvent:
+    return RejectedEvent(
+        index=index,
+        waybill_no=waybill,
+        field=field,
+        reason=reason,
+        errors=[FieldError(field=field, reason=reason)],
+    )
+
+
+def ingest(
+    session: Session, *, carrier: CarrierContext, result: ParseResult, actor: str, now: datetime | None = None
+) -> EventIngestResponse:
+    """Record each parsed event for the carrier's own parcels; repeats are reported as duplicates.
+
+    An event for a waybill this account does not have, or dated in the future, is rejected on its own.
+    """
+    now = now or utcnow()
+    rejected: list[RejectedEvent] = []
+    for issue in result.issues:
+        if issue.severity is Severity.ERROR:
+            rejected.append(_rejected(issue.index, None, issue.field, issue.reason))
+    waybills = sorted({e.waybill_no for e in result.events})
+    parcels = (
+        {
+            p.waybill_no: p
+            for p in session.execute(
+                select(Parcel).where(Parcel.carrier_id == carrier.carrier_id, Parcel.waybill_no.in_(waybills))
+            ).scalars()
+        }
+        if waybills
+        else {}
+    )
+
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[int, TrackingEvent, Parcel, str]] = []
+    for index, event in zip(result.event_index, result.events, strict=True):
+        parcel = parcels.get(event.waybill_no)
+        if parcel is None:
+            rejected.append(
+                _rejected(index, event.waybill_no, "waybill_no", "no parcel with this waybill number")
+            )
+            continue
+        if event.occurred_at > now + FUTURE_TOLERANCE:
+            rejected.append(_rejected(index, event.waybill_no, "occurred_at", "event time is in the future"))
+            continue
+        key = event_key(event)
+        pending.append((index, event, parcel, key))
+        rows.append(
+            {
+                "parcel_id": parcel.id,
+                "carrier_id": carrier.carrier_id,
+                "kind": EventKind.SCAN,
+                "status": event.status,
+                "raw_code": (event.raw_code or "")[:64] or None,
+                "raw_namespace": (event.raw_namespace or "")[:32] or None,
+                "event_key": key,
+                "occurred_at": event.occurred_at,
+                "recorded_at": now,
+                "place": (event.site_name or event.city or "")[:200] or None,
+                "site_no": (event.site_no or "")[:64] or None,
+                "site_type": event.site_type,
+                "description": (event.description or "")[:500] or None,
+                "failure_reason": event.failure_reason,
+                "pickup_code": (event.pickup_code or "")[:32] or None,
+                "actor": actor[:100],
+                "changed_fields": None,
+            }
+        )
+    inserted: set[tuple[Any, str]] = set()
+    if rows:
+        stmt = (
+            dialect_insert(session)(ParcelEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["parcel_id", "event_key"])
+            .returning(ParcelEvent.parcel_id, ParcelEvent.event_key)
+        )
+        inserted = {(row.parcel_id, row.event_key) for row in session.execute(stmt)}
+
+    accepted: list[AcceptedEvent] = []
+    latest: dict[Any, TrackingEvent] = {}
+    for index, event, parcel, key in pending:
+        fresh = (parcel.id, key) in inserted
+        inserted.discard((parcel.id, key))  # a repeat inside the same payload counts as a duplicate
+        accepted.append(
+            AcceptedEvent(
+                index=index,
+                waybill_no=event.waybill_no,
+                status=event.status,
+                occurred_at=event.occurred_at,
+                result="recorded" if fresh else "duplicate",
+            )
+        )
+        if fresh:
+            current = latest.get(parcel.id)
+            if current is None or event.occurred_at >= current.occurred_at:
+                latest[parcel.id] = event
+    for parcel_id, event in latest.items():
+        # Move the status only forward in event time: a late-arriving older scan never rolls it back.
+        session.execute(
+            update(Parcel)
+            .where(Parcel.id == parcel_id)
+            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= event.occurred_at))
+            .values(status=event.status, status_at=event.occurred_at, updated_at=now)
+        )
+    accepted.sort(key=lambda a: a.index)
+    rejected.sort(key=lambda r: r.index)
+    recorded = sum(a.result == "recorded" for a in accepted)
+    return EventIngestResponse(
+        accepted=accepted,
+        rejected=rejected,
+        summary=EventSummary(
+            received=result.records,
+            recorded=recorded,
+            duplicate=len(accepted) - recorded,
+            rejected=len(rejected),
+        ),
+    )
