@@ -223,13 +223,16 @@ class ManifestReader:
         builder: RecordBuilder = self.builder_factory()
         builder.field_names = {**builder.field_names, **_field_names(columns)}
         index = 0
+        positions = list(columns.columns.items())
         for line, row in enumerate(rows, start=header_line + 1):
             cells = [c.strip() if isinstance(c, str) else "" for c in row]
             if not any(cells):
                 continue
             if _is_totals(cells, columns):
                 continue
-            record, problems = _record(cells, columns)
+            width = len(cells)
+            values = {name: cells[pos] for name, pos in positions if pos < width}
+            record, problems = _record(values, columns)
             builder.lines[index] = line
             for field_name, reason in problems:
                 builder.issue(index, columns.headers.get(field_name, field_name), reason)
@@ -260,31 +263,22 @@ def _is_totals(cells: list[str], columns: ColumnMap) -> bool:
     return not waybill and any(_TOTALS.match(c) for c in cells if c)
 
 
-def _cell(cells: list[str], columns: ColumnMap, field_name: str) -> str:
-    position = columns.columns.get(field_name)
-    if position is None or position >= len(cells):
-        return ""
-    return cells[position]
-
-
-def _record(cells: list[str], columns: ColumnMap) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _record(values: dict[str, str], columns: ColumnMap) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
-
-    def get(name: str) -> str:
-        return _cell(cells, columns, name)
+    get = values.get
 
     for name in ("waybill_no", "recipient.name", "recipient.phone", "address", "sort_hint"):
-        if looks_like_formula(get(name)):
+        if looks_like_formula(get(name, "")):
             problems.append((name, "looks like a spreadsheet formula; refused"))
-    address = get("address")
+    address = get("address", "")
     prefix = "".join(p for p in (get("province"), get("city"), get("district")) if p and p not in address)
     record: dict[str, Any] = {
-        "waybill_no": get("waybill_no"),
-        "recipient": {"name": get("recipient.name"), "phone": get("recipient.phone")},
+        "waybill_no": get("waybill_no", ""),
+        "recipient": {"name": get("recipient.name", ""), "phone": get("recipient.phone", "")},
         "address": prefix + address,
     }
     try:
-        weight = _number(get("weight"))
+        weight = _number(get("weight", ""))
         grams = (weight if columns.weight_in_grams else weight * 1000).quantize(Decimal(1))
         if grams > MAX_WEIGHT_G:
             problems.append(
