@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -82,16 +83,14 @@ def test_xlsx_numbers_dates_and_sparse_cells() -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_damaged_xlsx_only_raises_payload_errors(data: st.DataObject) -> None:
-    """A valid XLSX with random bytes overwritten or cut short: a result or CarrierPayloadError, nothing else."""
+    """A valid XLSX with bytes overwritten or cut short: a result or CarrierPayloadError, nothing else."""
     original = bytearray(_xlsx([["清单"], ROWS[0], ROWS[1]]))
     for _ in range(data.draw(st.integers(1, 8))):
         position = data.draw(st.integers(0, len(original) - 1))
         original[position] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(10, len(original)))
-    try:
+    with contextlib.suppress(CarrierPayloadError):
         _reader().parse(bytes(original[:cut]), "")
-    except CarrierPayloadError:
-        pass
 
 
 def test_zip_that_is_not_a_workbook_is_refused() -> None:
