@@ -314,13 +314,14 @@ def demo(
     settings = get_settings()
     _ensure_embedded_schema(settings)
     database = _database(settings)
-    with database.session_scope() as session:
-        seeded = demo_data.seed(session, gazetteer_dir=gazetteer or settings.gazetteer_dir)
+    seeded = demo_data.seed(database, gazetteer_dir=gazetteer or settings.gazetteer_dir)
     database.engine.dispose()
     base = f"http://{host}:{port}"
     key = seeded["carriers"][0]["api_key"]
+    yto_key = seeded["carriers"][1]["api_key"]
     seeded["try"] = [
-        f"curl -s {base}/v1/parcels?limit=3 -H 'Authorization: Bearer {key}'",
+        f"curl -s '{base}/v1/parcels?limit=3&status=hub_received' -H 'Authorization: Bearer {key}'",
+        f"curl -s {base}{seeded['yto_manifest_report']} -H 'Authorization: Bearer {yto_key}'",
         f"open {base}/docs",
     ]
     _emit(seeded)

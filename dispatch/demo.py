@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from carriers import registry
+from carriers.base import beijing
 from carriers.unified import Brand
 from dispatch.accounts import service as accounts
+from dispatch.db import Database
+from dispatch.imports import service as imports
 from dispatch.models import CarrierAccount, Operator
 from dispatch.parcels import service as parcels
+from dispatch.tracking import service as tracking
 
 DEMO_OPERATOR_NAME = "宽甸共配中心 (demo)"
 DEMO_COUNTY = "210624"  # 宽甸满族自治县, Dandong
 _FALLBACK_VILLAGES = [("青山沟镇", "青山村"), ("灌水镇", "灌水村"), ("步达远镇", "步达远村")]
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 _GIVEN = "秀英桂兰玉兰建华志强海燕春梅国庆明军丽娜"
-_PREFIX = {Brand.ZTO: "7", Brand.YTO: "YT"}
-
-
-@dataclass(frozen=True, slots=True)
-class DemoCarrier:
-    brand: str
-    carrier_id: str
-    api_key: str
 
 
 def county_name(gazetteer_dir: Path, county_code: str) -> str | None:
@@ -61,7 +58,7 @@ def _records(brand: Brand, villages: list[tuple[str, str]], count: int, rng: ran
     for _ in range(count):
         township, village = rng.choice(villages)
         serial = rng.randrange(10**12, 10**13)
-        waybill = f"{_PREFIX[brand]}{serial}" if brand is Brand.YTO else f"7{rng.choice('3456')}{serial}"
+        waybill = f"YT{serial}" if brand is Brand.YTO else f"7{rng.choice('3456')}{serial // 10}"
         records.append(
             {
                 "waybill_no": waybill,
@@ -79,39 +76,86 @@ def _records(brand: Brand, villages: list[tuple[str, str]], count: int, rng: ran
     return records
 
 
-def seed(session: Session, *, gazetteer_dir: Path, parcels_per_carrier: int = 40) -> dict[str, Any]:
-    """Create (or reuse) the demo operator and carriers, issue fresh keys, and post demo parcels."""
-    operator = session.execute(
-        select(Operator).where(Operator.name == DEMO_OPERATOR_NAME)
-    ).scalar_one_or_none()
-    if operator is None:
-        operator = accounts.create_operator(
-            session, name=DEMO_OPERATOR_NAME, county_code=DEMO_COUNTY, timezone="Asia/Shanghai"
+def _manifest(records: list[Any]) -> bytes:
+    """The records as a YTO-style arrival manifest: GBK CSV with a title row and a totals row."""
+    lines = ["圆通速递 到件清单（演示）,,,,,", "运单号,收件人,收件人电话,收件地址,重量(kg),大头笔"]
+    for r in records:
+        lines.append(
+            f"{r['waybill_no']},{r['recipient']['name']},{r['recipient']['phone']},{r['address']},"
+            f"{r['weight_g'] / 1000:.3f},{r['sort_hint']}"
         )
+    lines.append(f"合计,,,,{sum(r['weight_g'] for r in records) / 1000:.3f},")
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def _arrival_push(records: list[Any]) -> bytes:
+    """ZTO push traces: these parcels arrived at the county centre this morning."""
+    now = datetime.now(UTC)
+    traces = [
+        {
+            "billCode": r["waybill_no"],
+            "action": "ARRIVAL",
+            "actionTime": beijing(now - timedelta(minutes=len(records) - i)),
+            "desc": "快件已到达【宽甸县共配中心】",
+            "facilityCode": "KD-CENTER",
+            "facilityName": "宽甸县共配中心",
+        }
+        for i, r in enumerate(records)
+    ]
+    return json.dumps(traces, ensure_ascii=False).encode()
+
+
+def seed(database: Database, *, gazetteer_dir: Path, parcels_per_carrier: int = 40) -> dict[str, Any]:
+    """The demo county: an operator, ZTO posting parcels by API and pushing scans, YTO uploading a manifest.
+
+    Re-running reuses the operator and carriers and issues fresh API keys (keys are shown only once).
+    """
     rng = random.Random(2026)
     villages = county_villages(gazetteer_dir, DEMO_COUNTY)
-    carriers: list[DemoCarrier] = []
-    for brand in (Brand.ZTO, Brand.YTO):
-        account = session.execute(
-            select(CarrierAccount).where(
-                CarrierAccount.operator_id == operator.id, CarrierAccount.brand == brand
-            )
+    out: dict[str, Any] = {"county_code": DEMO_COUNTY, "carriers": []}
+    contexts: dict[Brand, accounts.CarrierContext] = {}
+    with database.session_scope() as session:
+        operator = session.execute(
+            select(Operator).where(Operator.name == DEMO_OPERATOR_NAME)
         ).scalar_one_or_none()
-        if account is None:
-            account, key = accounts.create_carrier(session, operator_id=operator.id, brand=brand)
-        else:
-            key = accounts.issue_key(session, carrier_id=account.id)
-        context = accounts.CarrierContext(
-            carrier_id=account.id, operator_id=operator.id, brand=brand, timezone=operator.timezone
+        if operator is None:
+            operator = accounts.create_operator(
+                session, name=DEMO_OPERATOR_NAME, county_code=DEMO_COUNTY, timezone="Asia/Shanghai"
+            )
+        out["operator_id"] = str(operator.id)
+        for brand in (Brand.ZTO, Brand.YTO):
+            account = session.execute(
+                select(CarrierAccount).where(
+                    CarrierAccount.operator_id == operator.id, CarrierAccount.brand == brand
+                )
+            ).scalar_one_or_none()
+            if account is None:
+                account, key = accounts.create_carrier(session, operator_id=operator.id, brand=brand)
+            else:
+                key = accounts.issue_key(session, carrier_id=account.id)
+            contexts[brand] = accounts.CarrierContext(
+                carrier_id=account.id, operator_id=operator.id, brand=brand, timezone=operator.timezone
+            )
+            out["carriers"].append(
+                {"brand": brand.value, "carrier_id": str(account.id), "api_key": key.api_key}
+            )
+
+        zto_records = _records(Brand.ZTO, villages, parcels_per_carrier, rng)
+        parcels.ingest(session, carrier=contexts[Brand.ZTO], records=zto_records)
+        pushed = registry.get("zto").parse_events(
+            _arrival_push(zto_records[: parcels_per_carrier // 2]), "application/json"
         )
-        parcels.ingest(session, carrier=context, records=_records(brand, villages, parcels_per_carrier, rng))
-        carriers.append(DemoCarrier(brand=brand.value, carrier_id=str(account.id), api_key=key.api_key))
-    return {
-        "operator_id": str(operator.id),
-        "county_code": DEMO_COUNTY,
-        "carriers": [_asdict(c) for c in carriers],
-    }
+        tracking.ingest(session, carrier=contexts[Brand.ZTO], result=pushed, actor="carrier:zto")
 
-
-def _asdict(carrier: DemoCarrier) -> dict[str, str]:
-    return {"brand": carrier.brand, "carrier_id": carrier.carrier_id, "api_key": carrier.api_key}
+        yto_records = _records(Brand.YTO, villages, parcels_per_carrier, rng)
+        upload = imports.create(
+            session,
+            carrier=contexts[Brand.YTO],
+            filename="圆通到件清单.csv",
+            content_type="text/csv",
+            content=_manifest(yto_records),
+        )
+        upload_id = upload.id
+    imports.process(database, upload_id)
+    out["yto_manifest_report"] = f"/v1/parcels/files/{upload_id}"
+    return out

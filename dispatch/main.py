@@ -128,8 +128,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
+            invalid = operation.get("responses", {}).get("422")
+            if invalid is not None:  # every error, validation included, is problem+json
+                invalid["content"] = problem
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
                     # Optional in the signature so a missing key is our 400, not a generic 422.

@@ -11,7 +11,6 @@ from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from dispatch.deps import CurrentCarrier, IdempotencyKey, SessionDep, SettingsDep, get_database
-from dispatch.errors import ValidationFailed
 from dispatch.idempotency import execute_once
 from dispatch.imports import service
 from dispatch.imports.schemas import ImportAccepted, ImportReport
@@ -31,7 +30,7 @@ PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/compon
         400: {"description": "Missing Idempotency-Key", **PROBLEM},
         401: {"description": "Missing or invalid API key", **PROBLEM},
         413: {"description": "File too large", **PROBLEM},
-        422: {"description": "No file, an empty file, or a key reused for another file", **PROBLEM},
+        422: {"description": "No file part, or a key reused for another file", **PROBLEM},
     },
 )
 def upload_manifest(
@@ -44,9 +43,7 @@ def upload_manifest(
     file: Annotated[UploadFile, File(description="CSV (UTF-8, GBK or GB18030) or XLSX, Chinese headers.")],
 ) -> JSONResponse:
     """The encoding, header row and columns are found from the file; each data row is reported on its own."""
-    content = file.file.read()
-    if not content:
-        raise ValidationFailed("The file is empty.", errors=[{"field": "file", "reason": "empty"}])
+    content = file.file.read()  # an empty or unreadable file is reported by the import, like any other
     path = request.url.path
     created: list[uuid.UUID] = []
 
@@ -89,7 +86,10 @@ def upload_manifest(
     "/{import_id}",
     summary="Progress and per-row report of a manifest upload",
     response_model=ImportReport,
-    responses={404: {"description": "No such import for this carrier", **PROBLEM}},
+    responses={
+        401: {"description": "Missing or invalid API key", **PROBLEM},
+        404: {"description": "No such import for this carrier", **PROBLEM},
+    },
 )
 def get_report(
     import_id: uuid.UUID,

@@ -30,6 +30,12 @@ class SignatureMismatch(DispatchError):
     title = "The payload's signature does not match"
 
 
+class FormatNotAllowed(DispatchError):
+    status = 403
+    slug = "format-not-allowed"
+    title = "This account may not post in this format"
+
+
 class UnreadablePayload(BadRequest):
     slug = "unreadable-payload"
     title = "The payload cannot be read in this format"
@@ -48,10 +54,10 @@ FormatPath = Annotated[
     responses={
         400: {"description": "Unreadable payload", **PROBLEM},
         401: {"description": "Missing or invalid API key", **PROBLEM},
-        403: {"description": "Signature does not match the account's signing secret", **PROBLEM},
+        403: {"description": "Signature mismatch, or another brand's format", **PROBLEM},
         409: {"description": "The same Idempotency-Key is still in flight", **PROBLEM},
         413: {"description": "Body too large", **PROBLEM},
-        422: {"description": "Format not allowed for this account, or nothing valid", **PROBLEM},
+        422: {"description": "Nothing valid in the payload", **PROBLEM},
     },
     openapi_extra={
         "requestBody": {
@@ -87,7 +93,7 @@ def post_inbound(
 ) -> JSONResponse:
     """Each record is judged on its own, as in ``POST /v1/parcels``; issues use the format's field names."""
     if format in registry.BRAND_FORMATS and format != carrier.brand.value:
-        raise ValidationFailed(
+        raise FormatNotAllowed(
             f"This account is {carrier.brand.value}; post its own format or an aggregator's.",
             errors=[{"field": "format", "reason": f"not this account's brand ({carrier.brand.value})"}],
         )

@@ -67,7 +67,8 @@ def test_signed_push_records_events_and_moves_status(client: TestClient, db_sess
             ParcelEvent.raw_code == "INBOUND", ParcelEvent.carrier_id == tenant.carrier_id
         )
     ).scalar_one()
-    assert station.pickup_code == "3-2-117" and station.raw_namespace == "action"
+    assert station.pickup_code == "3-2-117"
+    assert station.raw_namespace == "action"
 
 
 def test_repeated_push_is_a_replay_and_events_are_stored_once(
@@ -79,7 +80,8 @@ def test_repeated_push_is_a_replay_and_events_are_stored_once(
     body = _zto_form([_trace(w1, "ARRIVAL", "2026-11-30 08:00:00")], tenant.signing_secret)
     first = client.post("/v1/inbound/zto", content=body, headers={**tenant.auth, **FORM})
     again = client.post("/v1/inbound/zto", content=body, headers={**tenant.auth, **FORM})
-    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
     other = _zto_form(
         [_trace(w1, "ARRIVAL", "2026-11-30 08:00:00"), _trace(w1, "DISPATCH", "2026-11-30 10:00:00")],
         tenant.signing_secret,
@@ -138,9 +140,9 @@ def test_wrong_signature_is_403_and_writes_nothing(client: TestClient, db_sessio
 
 
 def test_format_must_be_own_brand_or_aggregator(client: TestClient, db_session: Session) -> None:
-    """A ZTO account may not post YTO's format; unknown formats are 422 too."""
+    """A ZTO account may not post YTO's format (403); unknown formats are 422."""
     tenant = make_tenant(db_session)
-    assert client.post("/v1/inbound/yto", json=[], headers=tenant.auth).status_code == 422
+    assert client.post("/v1/inbound/yto", json=[], headers=tenant.auth).status_code == 403
     assert client.post("/v1/inbound/nosuch", json=[], headers=tenant.auth).status_code == 422
 
 
@@ -152,7 +154,8 @@ def test_unreadable_payload_is_400_naming_the_problem(client: TestClient, db_ses
         content=b"\x00\xff garbage",
         headers={**tenant.auth, "content-type": "application/json"},
     )
-    assert garbage.status_code == 400 and garbage.json()["errors"][0]["field"] == "body"
+    assert garbage.status_code == 400
+    assert garbage.json()["errors"][0]["field"] == "body"
     no_data = client.post(
         "/v1/inbound/zto", content=b"company_id=1&data_digest=x", headers={**tenant.auth, **FORM}
     )
