@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from carriers import registry
 from carriers.base import CarrierAdapter, ParseResult, RecordBuilder, Severity
 from carriers.unified import TERMINAL_STATUSES, Parcel, ParcelStatus
+from carriers.waybill import check_s10
 from dispatch.accounts.service import CarrierContext
 from dispatch.db import utcnow
 from dispatch.errors import NotFound, ValidationFailed
@@ -148,7 +149,8 @@ def validate_records(records: list[Any], *, carrier: CarrierContext | None = Non
     """Validate each unified record on its own, with the brand's waybill checks; a waybill repeated in
     the batch is rejected after its first use."""
     adapter = brand_adapter(carrier) if carrier is not None else None
-    builder = RecordBuilder(check_waybill=adapter.check_waybill if adapter else None)
+    # Brands without an adapter still get the one hard rule: a UPU S10 number's check digit.
+    builder = RecordBuilder(check_waybill=adapter.check_waybill if adapter else check_s10)
     for index, raw in enumerate(records):
         builder.add(index, raw)
     waybills = {i: r.get("waybill_no") if isinstance(r, dict) else None for i, r in enumerate(records)}

@@ -241,3 +241,17 @@ def test_post_parcels_checks_waybills_by_brand(client: TestClient, db_session: S
     warnings = {a["waybill_no"]: a["warnings"] for a in resp["accepted"]}
     assert warnings["73123456789099"] == []
     assert "ZTO" in warnings["ZZ12345"][0]["reason"]
+
+
+def test_s10_check_digit_applies_to_brands_without_an_adapter(
+    client: TestClient, db_session: Session
+) -> None:
+    """An 'other' brand account gets no pattern warnings, but a wrong S10 check digit is still rejected."""
+    tenant = make_tenant(db_session, brand=Brand.OTHER)
+    resp = client.post(
+        "/v1/parcels",
+        json=batch(record(waybill_no="EB000717594HK"), record(waybill_no="ANY-NUMBER-1")),
+        headers={**tenant.auth, **idem()},
+    ).json()
+    assert [r["index"] for r in resp["rejected"]] == [0]
+    assert resp["accepted"][0]["warnings"] == []
