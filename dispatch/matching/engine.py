@@ -1,0 +1,370 @@
+"""The address matcher: county → township → village, from the names an address text contains.
+
+It never guesses. Every level it reports is named in the text (or, for the county, given by the operator
+or the carrier's sort hint as evidence), each lower level must belong to the level above, and where two
+villages fit equally the answer is ``ambiguous``. A bare name root (青山 for 青山村委会) is trusted only
+right after its township; a city root that is also a county root (朝阳 for 朝阳市 and 朝阳县) is the city.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import ahocorasick
+
+from dispatch.matching.gazetteer import Division, Gazetteer, Level
+from dispatch.matching.normalise import (
+    PROVINCES,
+    city_forms,
+    county_forms,
+    normalise,
+    starts_with_house_part,
+    township_forms,
+    village_forms,
+)
+
+HOME_PROVINCE = "辽宁"
+
+
+class Status(StrEnum):
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    AMBIGUOUS = "ambiguous"
+    UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    status: Status
+    county_code: str | None = None
+    township_code: str | None = None
+    village_code: str | None = None
+    confidence: float = 0.0
+    evidence: tuple[str, ...] = ()
+    reason: str | None = None  # why not (further): unmatched / ambiguous / stopped at a level
+    candidates: tuple[str, ...] = ()  # the villages that fit equally, for ambiguous answers
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    level: str  # "province" | "other_province" | "city" | county/township/village
+    code: str
+    strong: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int  # exclusive
+    entry: _Entry
+    form: str
+
+
+@dataclass
+class Matcher:
+    """Built once per gazetteer (about a second for a province); ``match`` is then pure and fast."""
+
+    gazetteer: Gazetteer
+    aliases: Mapping[str, str] = field(default_factory=dict)  # normalised address form -> village code
+    _automaton: ahocorasick.Automaton = field(init=False, repr=False)
+    _city_counties: dict[str, set[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        forms: dict[str, list[_Entry]] = defaultdict(list)
+        city_roots: set[str] = set()
+        self._city_counties = defaultdict(set)
+        for county in self.gazetteer.counties():
+            if county.city_name:
+                strong, weak = city_forms(county.city_name)
+                city_roots.update(weak)
+                for form in strong + weak:
+                    self._city_counties[form].add(county.code)
+        for city_form in self._city_counties:
+            forms[city_form].append(_Entry("city", city_form, True))
+        for root in PROVINCES:
+            level = "province" if root == HOME_PROVINCE else "other_province"
+            for form in (root + "省", root + "市", root + "自治区", root):
+                forms[form].append(_Entry(level, root, True))
+        for division in self.gazetteer.divisions.values():
+            if division.level is Level.COUNTY:
+                strong, weak = county_forms(division.name)
+                weak = [w for w in weak if w not in city_roots]  # 朝阳 alone is the city, not 朝阳县
+            elif division.level is Level.TOWNSHIP:
+                strong, weak = township_forms(division.name)
+            else:
+                strong, weak = village_forms(division.name)
+            for form in strong:
+                forms[form].append(_Entry(division.level.value, division.code, True))
+            for form in weak:
+                forms[form].append(_Entry(division.level.value, division.code, False))
+        automaton = ahocorasick.Automaton()
+        for form, entries in forms.items():
+            automaton.add_word(form, (form, tuple(entries)))
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def _hits(self, text: str) -> list[_Hit]:
+        hits: list[_Hit] = []
+        for end, (form, entries) in self._automaton.iter(text):
+            start = end - len(form) + 1
+            for entry in entries:
+                hits.append(_Hit(start, end + 1, entry, form))
+        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        return hits
+
+    def _division(self, code: str) -> Division:
+        return self.gazetteer.divisions[code]
+
+    # ---- matching --------------------------------------------------------------------------------------
+    def match(self, address: str, *, county_hint: str | None = None, sort_hint: str | None = None) -> Match:
+        """Resolve one address. ``county_hint`` is the operator's county code (evidence, not an answer)."""
+        text = normalise(address)
+        if not text:
+            return Match(Status.UNMATCHED, reason="no address text (empty, or only a phone number or name)")
+        alias = self.aliases.get(text)
+        if alias is not None and alias in self.gazetteer.divisions:
+            village = self._division(alias)
+            return Match(
+                Status.VILLAGE,
+                village.county_code,
+                village.township_code,
+                village.code,
+                1.0,
+                ("alias: a dispatcher assigned this address form before",),
+            )
+        hits = self._hits(text)
+        evidence: list[str] = []
+        if hits and hits[0].start == 0 and hits[0].entry.level == "other_province":
+            return Match(Status.UNMATCHED, reason=f"address is in another province ({hits[0].entry.code})")
+
+        # County: named in the text, else the operator's county, else the sort hint's.
+        anchor_end = 0
+        for hit in hits:
+            if hit.entry.level in ("province", "city") and hit.start <= anchor_end + 1:
+                anchor_end = max(anchor_end, hit.end)
+        cities = {h.entry.code for h in hits if h.entry.level == "city" and h.start < anchor_end + 1}
+        county_hits = [
+            h for h in hits if h.entry.level == Level.COUNTY and (h.entry.strong or h.start <= anchor_end)
+        ]
+        if cities:
+            allowed = set().union(*(self._city_counties[c] for c in cities))
+            county_hits = [h for h in county_hits if h.entry.code in allowed] or county_hits
+        county_code: str | None = None
+        county_end = anchor_end
+        confidence = 1.0
+        if county_hits:
+            chosen = self._pick_county(county_hits, hits)
+            county_code, county_end = chosen.entry.code, chosen.end
+            evidence.append(f"county {self._division(county_code).name} named as {chosen.form}")
+        elif (
+            county_hint
+            and county_hint in self.gazetteer.divisions
+            and (not cities or county_hint in set().union(*(self._city_counties[c] for c in cities)))
+        ):
+            county_code = county_hint
+            confidence -= 0.03
+            evidence.append(f"county {self._division(county_code).name} from the operator")
+        hint_hits = self._hits(normalise(sort_hint)) if sort_hint else []
+        if county_code is None and hint_hits:
+            hinted = [h for h in hint_hits if h.entry.level == Level.COUNTY]
+            if hinted:
+                county_code = hinted[0].entry.code
+                confidence -= 0.05
+                evidence.append(f"county from the sort hint {sort_hint!r}")
+        if county_code is None:
+            return self._without_county(hits, evidence)
+
+        # Township of that county.
+        township_hits = [
+            h
+            for h in hits
+            if h.entry.level == Level.TOWNSHIP
+            and h.start >= county_end
+            and self._division(h.entry.code).county_code == county_code
+            and (h.entry.strong or h.start == county_end)
+        ]
+        village_hits = [
+            h
+            for h in hits
+            if h.entry.level == Level.VILLAGE
+            and h.start >= county_end
+            and self._division(h.entry.code).county_code == county_code
+        ]
+        township = self._pick_township(township_hits, village_hits)
+        if township is not None:
+            evidence.append(f"township {self._division(township.entry.code).name} named as {township.form}")
+            if not township.entry.strong:
+                confidence -= 0.05
+            return self._village_in_township(township, village_hits, county_code, confidence, evidence, text)
+
+        # No township named: the sort hint may name it.
+        hinted_townships = [
+            h.entry.code
+            for h in hint_hits
+            if h.entry.level == Level.TOWNSHIP and self._division(h.entry.code).county_code == county_code
+        ]
+        strong_villages = [h for h in village_hits if h.entry.strong]
+        if hinted_townships:
+            in_hinted = [
+                h for h in strong_villages if self._division(h.entry.code).township_code in hinted_townships
+            ]
+            if in_hinted:
+                strong_villages = in_hinted
+                evidence.append(f"township from the sort hint {sort_hint!r}")
+        return self._village_in_county(strong_villages, county_code, confidence, evidence, bool(county_hits))
+
+    def _pick_county(self, county_hits: list[_Hit], hits: list[_Hit]) -> _Hit:
+        strong = [h for h in county_hits if h.entry.strong] or county_hits
+        for hit in strong:  # prefer the county whose township follows it
+            for other in hits:
+                if (
+                    other.entry.level == Level.TOWNSHIP
+                    and other.start >= hit.end
+                    and self._division(other.entry.code).county_code == hit.entry.code
+                ):
+                    return hit
+        return strong[0]
+
+    def _pick_township(self, township_hits: list[_Hit], village_hits: list[_Hit]) -> _Hit | None:
+        if not township_hits:
+            return None
+        for hit in township_hits:  # prefer the township followed by one of its villages
+            if any(
+                v.start >= hit.end and self._division(v.entry.code).township_code == hit.entry.code
+                for v in village_hits
+            ):
+                return hit
+        strong = [h for h in township_hits if h.entry.strong]
+        return (strong or township_hits)[0]
+
+    def _village_in_township(
+        self,
+        township: _Hit,
+        village_hits: list[_Hit],
+        county_code: str,
+        confidence: float,
+        evidence: list[str],
+        text: str,
+    ) -> Match:
+        township_code = township.entry.code
+        own = [
+            h
+            for h in village_hits
+            if self._division(h.entry.code).township_code == township_code
+            and h.start >= township.end
+            and (h.entry.strong or (h.start == township.end and starts_with_house_part(text[h.end :])))
+        ]
+        if not own:
+            others = [h for h in village_hits if h.start >= township.end and h.entry.strong]
+            reason = "no village of this township is named"
+            if others:
+                reason = f"{others[0].form} is not a village of this township"
+            return Match(
+                Status.TOWNSHIP,
+                county_code,
+                township_code,
+                None,
+                round(confidence - 0.1, 2),
+                tuple(evidence),
+                reason,
+            )
+        first_start = min(h.start for h in own)
+        at_first = [h for h in own if h.start == first_start]
+        longest = max(h.end for h in at_first)
+        best = {h.entry.code for h in at_first if h.end == longest}
+        best = self._prefer_current(best)
+        if len(best) > 1:
+            return Match(
+                Status.AMBIGUOUS,
+                county_code,
+                township_code,
+                None,
+                0.5,
+                tuple(evidence),
+                "two villages of this township have this name",
+                tuple(sorted(best)),
+            )
+        code = next(iter(best))
+        hit = next(h for h in at_first if h.entry.code == code)
+        evidence.append(f"village {self._division(code).name} named as {hit.form}")
+        if not hit.entry.strong:
+            confidence -= 0.08
+        return Match(Status.VILLAGE, county_code, township_code, code, round(confidence, 2), tuple(evidence))
+
+    def _village_in_county(
+        self, villages: list[_Hit], county_code: str, confidence: float, evidence: list[str], named: bool
+    ) -> Match:
+        if not villages:
+            if named:
+                return Match(
+                    Status.COUNTY,
+                    county_code,
+                    None,
+                    None,
+                    round(confidence - 0.2, 2),
+                    tuple(evidence),
+                    "no township or village of this county is named",
+                )
+            return Match(
+                Status.UNMATCHED, reason="no place name of this county found", evidence=tuple(evidence)
+            )
+        first_start = min(h.start for h in villages)
+        at_first = [h for h in villages if h.start == first_start]
+        longest = max(h.end for h in at_first)
+        best = self._prefer_current({h.entry.code for h in at_first if h.end == longest})
+        if len(best) > 1:
+            townships = {self._division(c).township_code for c in best}
+            return Match(
+                Status.AMBIGUOUS,
+                county_code,
+                townships.pop() if len(townships) == 1 else None,
+                None,
+                0.5,
+                tuple(evidence),
+                f"{len(best)} villages of this county have this name; the township is not named",
+                tuple(sorted(best)),
+            )
+        code = next(iter(best))
+        village = self._division(code)
+        form = next(h.form for h in at_first if h.entry.code == code)
+        evidence.append(f"village {village.name} named as {form}; its township is the only one with it")
+        return Match(
+            Status.VILLAGE,
+            county_code,
+            village.township_code,
+            code,
+            round(confidence - 0.05, 2),
+            tuple(evidence),
+        )
+
+    def _without_county(self, hits: list[_Hit], evidence: list[str]) -> Match:
+        townships = {h.entry.code for h in hits if h.entry.level == Level.TOWNSHIP and h.entry.strong}
+        if len(townships) == 1:
+            code = next(iter(townships))
+            return Match(
+                Status.TOWNSHIP,
+                self._division(code).county_code,
+                code,
+                None,
+                0.7,
+                (*evidence, "township named; no county given"),
+                "no county named or given",
+            )
+        if any(h.entry.level == "city" for h in hits):
+            return Match(
+                Status.UNMATCHED, reason="a city is named but none of its counties", evidence=tuple(evidence)
+            )
+        return Match(Status.UNMATCHED, reason="no place name recognised", evidence=tuple(evidence))
+
+    def _prefer_current(self, codes: set[str]) -> set[str]:
+        current = {c for c in codes if not self._division(c).retired}
+        return current or codes
+
+
+def match_many(matcher: Matcher, addresses: Iterable[str], *, county_hint: str | None = None) -> list[Match]:
+    return [matcher.match(a, county_hint=county_hint) for a in addresses]
