@@ -245,6 +245,22 @@ def parcels_import(
     _emit(report.model_dump(mode="json"))
 
 
+@app.command()
+def match(
+    gazetteer: Annotated[Path | None, typer.Option(help="NBS tables; default from settings.")] = None,
+    county: Annotated[str | None, typer.Option(help="The operator's county code (evidence).")] = None,
+) -> None:
+    """Match addresses read one per line on stdin; writes one JSON object per line to stdout."""
+    from dispatch.matching.service import match_lines, matcher_for
+
+    gazetteer_dir = gazetteer or get_settings().gazetteer_dir
+    if not (gazetteer_dir / "villages.csv").is_file():
+        _fail(f"no gazetteer at {gazetteer_dir}", field="gazetteer")
+    matcher = matcher_for(str(gazetteer_dir))
+    for line in match_lines(matcher, sys.stdin, county=county):
+        sys.stdout.write(line + "\n")
+
+
 def _ensure_embedded_schema(settings: Settings) -> None:
     """Migrate an embedded SQLite database; for PostgreSQL only warn when it is behind."""
     from dispatch import migrate
