@@ -97,9 +97,14 @@ class Matcher:
                 strong, weak = township_forms(division.name)
             else:
                 strong, weak = village_forms(division.name)
-            for form in strong:
+            for other in division.other_names:  # earlier names (renamed villages) still resolve
+                more_strong, more_weak = (
+                    village_forms(other) if division.level is Level.VILLAGE else ([other], [])
+                )
+                strong, weak = [*strong, *more_strong], [*weak, *more_weak]
+            for form in dict.fromkeys(strong):
                 forms[form].append(_Entry(division.level.value, division.code, True))
-            for form in weak:
+            for form in dict.fromkeys(weak):
                 forms[form].append(_Entry(division.level.value, division.code, False))
         automaton = ahocorasick.Automaton()
         for form, entries in forms.items():
@@ -108,14 +113,27 @@ class Matcher:
         self._automaton = automaton
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _is_place(self, segment: str) -> bool:
+        """True when a trailing part is, or opens with, a division's name form (城关, 台吉尹霞): a place,
+        not just a person's name."""
+        return any(segment[:k] in self._automaton for k in (len(segment), 3, 2) if k <= len(segment))
+
     def _hits(self, text: str) -> list[_Hit]:
+        """Every name form in the text, less those inside a longer strong form (白塔 in 白塔子镇)."""
         hits: list[_Hit] = []
         for end, (form, entries) in self._automaton.iter(text):
             start = end - len(form) + 1
             for entry in entries:
                 hits.append(_Hit(start, end + 1, entry, form))
-        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
-        return hits
+        strong_spans = {(h.start, h.end) for h in hits if h.entry.strong}
+        kept = [
+            h
+            for h in hits
+            if (h.entry.strong and h.entry.level not in ("city", "province", "other_province"))
+            or not any(s <= h.start and h.end <= e and (s, e) != (h.start, h.end) for s, e in strong_spans)
+        ]
+        kept.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        return kept
 
     def _division(self, code: str) -> Division:
         return self.gazetteer.divisions[code]
@@ -123,7 +141,7 @@ class Matcher:
     # ---- matching --------------------------------------------------------------------------------------
     def match(self, address: str, *, county_hint: str | None = None, sort_hint: str | None = None) -> Match:
         """Resolve one address. ``county_hint`` is the operator's county code (evidence, not an answer)."""
-        text = normalise(address)
+        text = normalise(address, is_place=self._is_place)
         if not text:
             return Match(Status.UNMATCHED, reason="no address text (empty, or only a phone number or name)")
         alias = self.aliases.get(text)
@@ -149,7 +167,16 @@ class Matcher:
                 anchor_end = max(anchor_end, hit.end)
         cities = {h.entry.code for h in hits if h.entry.level == "city" and h.start < anchor_end + 1}
         county_hits = [
-            h for h in hits if h.entry.level == Level.COUNTY and (h.entry.strong or h.start <= anchor_end)
+            h
+            for h in hits
+            if h.entry.level == Level.COUNTY
+            and (
+                h.entry.strong
+                or (
+                    h.start <= anchor_end
+                    and (anchor_end > 0 or h.entry.code == county_hint or self._child_follows(h, hits))
+                )
+            )
         ]
         if cities:
             allowed = set().union(*(self._city_counties[c] for c in cities))
@@ -169,7 +196,7 @@ class Matcher:
             county_code = county_hint
             confidence -= 0.03
             evidence.append(f"county {self._division(county_code).name} from the operator")
-        hint_hits = self._hits(normalise(sort_hint)) if sort_hint else []
+        hint_hits = self._hits(normalise(sort_hint, is_place=self._is_place)) if sort_hint else []
         if county_code is None and hint_hits:
             hinted = [h for h in hint_hits if h.entry.level == Level.COUNTY]
             if hinted:
@@ -195,7 +222,18 @@ class Matcher:
             and h.start >= county_end
             and self._division(h.entry.code).county_code == county_code
         ]
-        township = self._pick_township(township_hits, village_hits)
+        township, tied = self._pick_township(township_hits, village_hits)
+        if tied:
+            return Match(
+                Status.AMBIGUOUS,
+                county_code,
+                None,
+                None,
+                0.5,
+                tuple(evidence),
+                f"{len(tied)} townships of this county fit {township_hits[0].form!r}",
+                tuple(sorted(tied)),
+            )
         if township is not None:
             evidence.append(f"township {self._division(township.entry.code).name} named as {township.form}")
             if not township.entry.strong:
@@ -203,10 +241,13 @@ class Matcher:
             return self._village_in_township(township, village_hits, county_code, confidence, evidence, text)
 
         # No township named: the sort hint may name it.
-        hinted_townships = [
+        county_spans = {(h.start, h.end) for h in hint_hits if h.entry.level == Level.COUNTY}
+        hinted_townships = [  # 新宾 in a hint is the county, not 新宾镇
             h.entry.code
             for h in hint_hits
-            if h.entry.level == Level.TOWNSHIP and self._division(h.entry.code).county_code == county_code
+            if h.entry.level == Level.TOWNSHIP
+            and self._division(h.entry.code).county_code == county_code
+            and (h.start, h.end) not in county_spans
         ]
         strong_villages = [h for h in village_hits if h.entry.strong]
         if hinted_townships:
@@ -217,6 +258,14 @@ class Matcher:
                 strong_villages = in_hinted
                 evidence.append(f"township from the sort hint {sort_hint!r}")
         return self._village_in_county(strong_villages, county_code, confidence, evidence, bool(county_hits))
+
+    def _child_follows(self, county: _Hit, hits: list[_Hit]) -> bool:
+        return any(
+            h.entry.level in (Level.TOWNSHIP, Level.VILLAGE)
+            and h.start == county.end
+            and self._division(h.entry.code).county_code == county.entry.code
+            for h in hits
+        )
 
     def _pick_county(self, county_hits: list[_Hit], hits: list[_Hit]) -> _Hit:
         strong = [h for h in county_hits if h.entry.strong] or county_hits
@@ -230,17 +279,26 @@ class Matcher:
                     return hit
         return strong[0]
 
-    def _pick_township(self, township_hits: list[_Hit], village_hits: list[_Hit]) -> _Hit | None:
+    def _pick_township(
+        self, township_hits: list[_Hit], village_hits: list[_Hit]
+    ) -> tuple[_Hit | None, set[str]]:
+        """The township named (preferring one followed by one of its villages), or the set that tie."""
         if not township_hits:
-            return None
-        for hit in township_hits:  # prefer the township followed by one of its villages
+            return None, set()
+        followed = [
+            hit
+            for hit in township_hits
             if any(
                 v.start >= hit.end and self._division(v.entry.code).township_code == hit.entry.code
                 for v in village_hits
-            ):
-                return hit
-        strong = [h for h in township_hits if h.entry.strong]
-        return (strong or township_hits)[0]
+            )
+        ]
+        if len({h.entry.code for h in followed}) == 1:
+            return followed[0], set()
+        pool = followed or [h for h in township_hits if h.entry.strong] or township_hits
+        first = pool[0]
+        tied = {h.entry.code for h in pool if (h.start, h.end) == (first.start, first.end)}
+        return (first, set()) if len(tied) == 1 else (None, tied)
 
     def _village_in_township(
         self,
@@ -257,7 +315,10 @@ class Matcher:
             for h in village_hits
             if self._division(h.entry.code).township_code == township_code
             and h.start >= township.end
-            and (h.entry.strong or (h.start == township.end and starts_with_house_part(text[h.end :])))
+            and (
+                h.entry.strong
+                or (h.start == township.end and starts_with_house_part(text[h.end :], self._is_place))
+            )
         ]
         if not own:
             others = [h for h in village_hits if h.start >= township.end and h.entry.strong]

@@ -30,6 +30,7 @@ class Division:
     city_name: str | None = None
     kind: str | None = None  # village_committee | residents_committee | other; township type for townships
     retired: bool = False
+    other_names: tuple[str, ...] = ()  # earlier official names (a renamed village keeps its code)
     latitude_e6: int | None = None
     longitude_e6: int | None = None
 
@@ -156,29 +157,36 @@ def load_dir(directory: Path) -> Gazetteer:
 
 
 def _apply_changes(gazetteer: Gazetteer, rows: list[dict[str, str]]) -> None:
-    """Villages added since the village table's year join it; removed codes stay, flagged retired."""
-    for row in rows:
-        code, name, level = row.get("code", ""), row.get("name", ""), row.get("level", "")
-        if level != "village" or len(code) != 12:
-            continue
+    """Villages added since the village table's year join it; removed codes stay, flagged retired; a code
+    both removed and added was renamed: it takes the newer name and keeps the older one as another name."""
+    removed = {
+        r["code"]: r["name"] for r in rows if r.get("change") == "removed" and r.get("level") == "village"
+    }
+    added = {r["code"]: r["name"] for r in rows if r.get("change") == "added" and r.get("level") == "village"}
+    for code, old_name in removed.items():
         existing = gazetteer.divisions.get(code)
-        if row.get("change") == "removed" and existing is not None:
+        if existing is None:
+            continue
+        if code in added:
+            names = tuple(n for n in {existing.name, old_name} if n != added[code])
+            gazetteer.divisions[code] = replace(existing, name=added[code], other_names=names, retired=False)
+        else:
             gazetteer.divisions[code] = replace(existing, retired=True)
-        elif row.get("change") == "added" and existing is None and code[:9] in gazetteer.divisions:
-            township = gazetteer.divisions[code[:9]]
-            kind = (
-                "residents_committee"
-                if name.endswith(("社区", "居委会", "居民委员会"))
-                else "village_committee"
+    for code, name in added.items():
+        if code in gazetteer.divisions or len(code) != 12 or code[:9] not in gazetteer.divisions:
+            continue
+        township = gazetteer.divisions[code[:9]]
+        kind = (
+            "residents_committee" if name.endswith(("社区", "居委会", "居民委员会")) else "village_committee"
+        )
+        gazetteer.add(
+            Division(
+                code=code,
+                level=Level.VILLAGE,
+                name=name,
+                county_code=township.county_code,
+                township_code=township.code,
+                city_name=township.city_name,
+                kind=kind,
             )
-            gazetteer.add(
-                Division(
-                    code=code,
-                    level=Level.VILLAGE,
-                    name=name,
-                    county_code=township.county_code,
-                    township_code=township.code,
-                    city_name=township.city_name,
-                    kind=kind,
-                )
-            )
+        )

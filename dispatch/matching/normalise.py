@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 MAX_CHARS = 300
 """Longer text is cut: no real address is longer, and matching time stays bounded."""
 
 _PHONE = re.compile(
-    r"(?:\+?86)?1[3-9]\d[\d*]{4}\d{4}(?:[-转]\d{1,6})?"  # mobile, masked mobile, virtual number + ext
+    r"(?:\+?86[-\s]?)?1[3-9]\d[-\s]?[\d*]{4}[-\s]?\d{4}(?:[-转]\d{1,6})?"  # mobile (grouped, masked), + ext
     r"|0\d{2,3}-?\d{7,8}"  # landline
 )
 _NOTE = re.compile(
     r"^(?:请?放|放到|放在|送到|送至|寄存|存放)|(?:代收|代签|代取)$"
-    r"|^(?:电联|电话联系|打电话|先联系|联系|送货前|到了|不在家|周末|工作日|急件|易碎)"
+    r"|^(?:电联|电话联系|打电话|先联系|联系|送货前|到了|不在家|周末|工作日|急件|易碎|备注|先打|谢谢)"
 )
-_SEGMENTS = re.compile(r"[\s,，。;；、|]+")
+_NOTE_ANYWHERE = re.compile(r"电话|再送|送货|派送前|代收|驿站")
+_BRACKETED = re.compile(r"[(（]([^()（）]*)[)）]")
+_SEGMENTS = re.compile(r"[\s,，。;；、|:：]+")
 _ADMIN_END = (
     "省",
     "市",
@@ -43,13 +46,13 @@ _ADMIN_END = (
     "社区",
 )
 _NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}(?:先生|女士|小姐)?$")
-_PUNCT = re.compile(r"[\s,，。.、;；:：()（）【】\[\]{}<>《》\"'“”‘’!！?？*~～·…#＃/\\|_=+]+")
+_PUNCT = re.compile(r"[\s,，。.、;；:：()（）【】\[\]{}<>《》\"'“”‘’!！?？*~～·…#＃/\\|_=+\-—–－]+")
 _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
 
 _CN_DIGITS = "零〇一二三四五六七八九十"
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, *, is_place: Callable[[str], bool] | None = None) -> str:
     """The address with width, spacing, punctuation, phones, recipient names and delivery notes taken out.
 
     Parts after the first that are only a phone, a personal name (2-4 characters with no place suffix)
@@ -58,12 +61,26 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")[: MAX_CHARS * 2]
     text = _EMOJI.sub("", text)
     text = _PHONE.sub(" ", text)
-    kept: list[str] = []
-    for position, segment in enumerate(s for s in _SEGMENTS.split(text) if s):
-        if position > 0 and (_NOTE.search(segment) or _is_name(segment)):
+    text = _BRACKETED.sub(lambda m: " " if _is_note(m.group(1)) else m.group(0), text)
+    segments = [s for s in _SEGMENTS.split(text) if s]
+    # Names and notes trail the address ("… 3组 刘桂兰 放驿站"): drop them from the end only, so a
+    # place written apart ("黑山县 大虎山街道 七台子 11组") is never taken for a name.
+    while len(segments) > 1:
+        last = segments[-1]
+        if _is_note(last) or (_is_name(last) and not (is_place and is_place(last))):
+            segments.pop()
             continue
-        kept.append(segment)
-    return _PUNCT.sub("", "".join(kept))[:MAX_CHARS]
+        break
+    return _PUNCT.sub("", "".join(segments))[:MAX_CHARS]
+
+
+def _is_note(segment: str) -> bool:
+    """A delivery note: opens like one, or is short, has no number and names a delivery word."""
+    if _NOTE.search(segment):
+        return True
+    return (
+        len(segment) <= 10 and not any(c.isdigit() for c in segment) and bool(_NOTE_ANYWHERE.search(segment))
+    )
 
 
 def _is_name(segment: str) -> bool:
@@ -206,6 +223,9 @@ _HOUSE = re.compile(
 )
 
 
-def starts_with_house_part(rest: str) -> bool:
-    """True when what follows a name is a group/house number (3组, 二社, 12号) or nothing."""
-    return not rest or bool(_HOUSE.match(rest))
+def starts_with_house_part(rest: str, is_place: Callable[[str], bool] | None = None) -> bool:
+    """True when what follows a name is a group/house number (3组, 二社, 12号), nothing, or only a
+    person's name glued on at the end (民主曾志强)."""
+    if not rest or _HOUSE.match(rest):
+        return True
+    return _is_name(rest) and not (is_place and is_place(rest))
