@@ -18,6 +18,7 @@ import ahocorasick
 from dispatch.matching.gazetteer import Division, Gazetteer, Level
 from dispatch.matching.normalise import (
     PROVINCES,
+    alias_form,
     city_forms,
     county_forms,
     normalise,
@@ -69,7 +70,6 @@ class Matcher:
     """Built once per gazetteer (about a second for a province); ``match`` is then pure and fast."""
 
     gazetteer: Gazetteer
-    aliases: Mapping[str, str] = field(default_factory=dict)  # normalised address form -> village code
     _automaton: ahocorasick.Automaton = field(init=False, repr=False)
     _city_counties: dict[str, set[str]] = field(init=False, repr=False)
 
@@ -139,12 +139,25 @@ class Matcher:
         return self.gazetteer.divisions[code]
 
     # ---- matching --------------------------------------------------------------------------------------
-    def match(self, address: str, *, county_hint: str | None = None, sort_hint: str | None = None) -> Match:
-        """Resolve one address. ``county_hint`` is the operator's county code (evidence, not an answer)."""
+    def alias_key(self, address: str) -> str:
+        """The form of an address an alias is stored under: normalised, house numbers and names taken out,
+        so '青山沟镇王家屯5组 李四' and '青山沟镇王家屯二组' share one."""
+        return alias_form(normalise(address, is_place=self._is_place))
+
+    def match(
+        self,
+        address: str,
+        *,
+        county_hint: str | None = None,
+        sort_hint: str | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> Match:
+        """Resolve one address. ``county_hint`` is the operator's county code (evidence, not an answer);
+        ``aliases`` maps alias keys (see ``alias_key``) to the village code a dispatcher chose for them."""
         text = normalise(address, is_place=self._is_place)
         if not text:
             return Match(Status.UNMATCHED, reason="no address text (empty, or only a phone number or name)")
-        alias = self.aliases.get(text)
+        alias = aliases.get(alias_form(text)) if aliases else None
         if alias is not None and alias in self.gazetteer.divisions:
             village = self._division(alias)
             return Match(

@@ -229,3 +229,12 @@ def starts_with_house_part(rest: str, is_place: Callable[[str], bool] | None = N
     if not rest or _HOUSE.match(rest):
         return True
     return _is_name(rest) and not (is_place and is_place(rest))
+
+
+_HOUSE_ANYWHERE = re.compile(r"[\d" + _CN_DIGITS + r"]+(?:组|社|队|号|排|栋|单元|户|号院|楼|层|室)|\d+$")
+
+
+def alias_form(normalised: str) -> str:
+    """A normalised address with group and house numbers taken out (the key dispatchers' corrections
+    are remembered under)."""
+    return _HOUSE_ANYWHERE.sub("", normalised)
