@@ -10,17 +10,19 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
-from urllib.parse import parse_qsl
+from typing import Any, ClassVar, Literal, Protocol
+from urllib.parse import parse_qsl, unquote
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
-from carriers.unified import Parcel, TrackingEvent
+from carriers.unified import MAX_WEIGHT_G, FailureReason, Parcel, ParcelStatus, SiteType, TrackingEvent
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 """Carrier systems write local Beijing time without an offset."""
@@ -136,6 +138,8 @@ class RecordBuilder:
             for err in exc.errors(include_url=False):
                 path = ".".join(str(p) for p in err.get("loc", ())) or "record"
                 reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                if path == "weight_g" and err.get("type") == "less_than_equal":
+                    reason = weight_limit_reason(Decimal(int(err["input"])) / 1000)
                 self.issue(index, self.native(path), reason)
             return None
         if self.check_waybill is not None:
@@ -187,6 +191,13 @@ def load_form(raw: bytes) -> dict[str, str]:
         return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=1000))
     except ValueError as exc:
         raise CarrierPayloadError(f"form body cannot be read: {exc}") from exc
+
+
+def form_field(form: Mapping[str, str], name: str) -> str:
+    """The form field ``name`` of a push; ``CarrierPayloadError`` when the form has none."""
+    if name not in form:
+        raise CarrierPayloadError(f"form has no {name!r} field", field=name)
+    return form[name]
 
 
 def is_form(content_type: str) -> bool:
@@ -264,8 +275,21 @@ def md5_base64(payload: str, secret: str) -> str:
     return base64.b64encode(hashlib.md5((payload + secret).encode("utf-8")).digest()).decode("ascii")
 
 
+def md5_hex_base64(payload: str, secret: str) -> str:
+    """``Base64(lower-case hex MD5(payload + secret))``, the form kdniao and older EMS pushes sign with."""
+    digest = hashlib.md5((payload + secret).encode("utf-8")).hexdigest()
+    return base64.b64encode(digest.encode("ascii")).decode("ascii")
+
+
 def md5_hex(payload: str) -> str:
     return hashlib.md5(payload.encode("utf-8")).hexdigest()
+
+
+def received_digests(given: str) -> set[str]:
+    """A Base64 digest from a form as it may have been meant: as received, with spaces back as the '+'
+    a sender forgot to URL-encode, and URL-decoded once more for a sender that encoded it twice."""
+    plus = given.replace(" ", "+")
+    return {given, plus, unquote(given), unquote(plus)}
 
 
 def digest_matches(expected: str, given: str | None) -> bool:
@@ -274,3 +298,204 @@ def digest_matches(expected: str, given: str | None) -> bool:
 
 def first(items: Iterable[Any]) -> Any:
     return next(iter(items), None)
+
+
+def present(**fields: object) -> dict[str, object]:
+    """The fields that have a value (not None, not empty), for the optional parts of a rendered trace."""
+    return {name: value for name, value in fields.items() if value}
+
+
+# ---- numbers -------------------------------------------------------------------------------------------
+
+_LARGEST_EXPONENT = 12
+"""Numbers of 10^13 or more (of any unit) are refused before any arithmetic: far beyond any parcel, and
+small enough that Decimal arithmetic on them stays exact (no rounding, no InvalidOperation, no Overflow)."""
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+_GRAM = Decimal("0.001")
+_FEN = Decimal("0.01")
+
+
+def _finite(value: Any) -> Decimal | None:
+    # A JSON number, a Decimal or numeric text (thousands grouped by commas allowed); None for anything else.
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        return None
+    raw = str(value).strip()
+    if _GROUPED.fullmatch(raw):
+        raw = raw.replace(",", "")
+    try:
+        number = Decimal(raw)
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _huge(number: Decimal) -> bool:
+    return number != 0 and number.adjusted() > _LARGEST_EXPONENT
+
+
+def decimal_of(value: Any, *, unit: str) -> Decimal:
+    """The exact decimal of a JSON number or numeric text (``1,200.5`` with grouped thousands too).
+
+    Raises ``ValueError`` for anything else (booleans, NaN, infinity, other text), and for a magnitude of
+    10^13 or more, so that sums and products of the result stay exact.
+    """
+    number = _finite(value)
+    if number is None:
+        raise ValueError(f"must be a number in {unit}")
+    if _huge(number):
+        raise ValueError(f"{unit} value is out of range")
+    return number
+
+
+def whole(number: Decimal) -> int:
+    """A decimal from ``decimal_of`` rounded half up to an integer."""
+    return int(number.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def weight_limit_reason(kilograms: Decimal) -> str:
+    """The reason given for a parcel heavier than ``MAX_WEIGHT_G``, naming its weight in kg."""
+    return f"{kilograms} kg is over the {MAX_WEIGHT_G // 1000} kg limit for a parcel"
+
+
+def kg_to_grams(value: Any, *, unit: Literal["kg", "g"] = "kg") -> int:
+    """A weight in kilograms (or in grams with ``unit="g"``), number or text, as whole grams rounded half up.
+
+    The result is exact and not checked against the parcel limits (validation reports those). Raises
+    ``ValueError`` for a value that is not a number, and for a magnitude of 10^13 kg or more (named as over
+    the limit, or as not more than 0 when negative).
+    """
+    weight = _finite(value)
+    if weight is None:
+        raise ValueError(f"must be a weight in {unit}")
+    if unit == "g":  # shifted through the digits, not by arithmetic: exact at any size
+        sign, digits, exponent = weight.as_tuple()
+        weight = Decimal((sign, digits, int(exponent) - 3))
+    if _huge(weight):
+        raise ValueError("must be more than 0" if weight < 0 else weight_limit_reason(weight))
+    return int(weight.quantize(_GRAM, rounding=ROUND_HALF_UP).scaleb(3))
+
+
+def yuan_to_fen(value: Any) -> int:
+    """An amount in yuan (number or text) as exact fen.
+
+    Raises ``ValueError`` for a value that is not a number, for more than two decimals, and for an amount
+    of 10^13 yuan or more (validation reports smaller amounts over the limit).
+    """
+    yuan = _finite(value)
+    if yuan is None:
+        raise ValueError("must be an amount in yuan")
+    if _huge(yuan):
+        raise ValueError("amount is out of range")
+    fen = yuan.quantize(_FEN, rounding=ROUND_HALF_UP)
+    if fen != yuan:
+        raise ValueError("must be an amount in yuan with at most two decimals")
+    return int(fen.scaleb(2))
+
+
+# ---- free text -----------------------------------------------------------------------------------------
+
+_PICKUP_CODE = re.compile(r"(?:取件码|取货码|提货码|取件号)[为是]?[：:\s]*([0-9A-Za-z][0-9A-Za-z-]{0,31})")
+_SIGNER = re.compile(r"签收人[为是]?[：:\s]*([^\s，,。；;]{1,20})")
+
+
+def pickup_code_in(value: str | None) -> str | None:
+    """A pickup code (取件码/取货码/提货码/取件号, up to 32 characters) written into free text, if any."""
+    match = _PICKUP_CODE.search(value) if value else None
+    return match.group(1) if match else None
+
+
+def signer_in(value: str | None) -> str | None:
+    """Who signed (签收人：…, up to 20 characters) as written into free text, if it says."""
+    match = _SIGNER.search(value) if value else None
+    return match.group(1) if match else None
+
+
+def mentions(words: Iterable[str], *texts: str | None) -> bool:
+    """True when any of ``words`` occurs in any of ``texts`` (None texts are skipped)."""
+    return any(word in value for value in texts if value for word in words)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureTexts:
+    """How one carrier words failure reasons: the phrase written for each reason (``phrases``) and the
+    keywords that name a reason in free text, tried in order (``keywords``)."""
+
+    phrases: Mapping[FailureReason, str]
+    keywords: tuple[tuple[str, FailureReason], ...] = ()
+
+    def reason(self, *texts: str | None) -> FailureReason | None:
+        """The reason the texts name: a text starting with a phrase first (texts in order), then a keyword
+        in any text; None when none is named."""
+        for value in texts:
+            for reason, phrase in self.phrases.items():
+                if value and value.startswith(phrase):
+                    return reason
+        return self._keyword(*texts)
+
+    def read(self, value: str | None) -> tuple[FailureReason, str | None]:
+        """Reason and note of a text written as ``phrase`` or ``phrase：note`` (see ``write``); any other
+        text is read by keywords (``OTHER`` when none matches) and kept whole as the note."""
+        if not value:
+            return FailureReason.OTHER, None
+        for reason, phrase in self.phrases.items():
+            if value == phrase:
+                return reason, None
+            if value.startswith(phrase + "："):
+                return reason, value[len(phrase) + 1 :].strip() or None
+        return self._keyword(value) or FailureReason.OTHER, value
+
+    def write(self, reason: FailureReason, note: str | None = None) -> str:
+        """The reason's phrase, then ``：`` and the note when there is one."""
+        return self.phrases[reason] + (f"：{note}" if note else "")
+
+    def _keyword(self, *texts: str | None) -> FailureReason | None:
+        for value in texts:
+            for word, reason in self.keywords:
+                if value and word in value:
+                    return reason
+        return None
+
+
+def failure_of(event: TrackingEvent) -> FailureReason:
+    """The event's failure reason; when it has none, ``REFUSED`` for a refusal and ``OTHER`` otherwise."""
+    if event.failure_reason is not None:
+        return event.failure_reason
+    return FailureReason.REFUSED if event.status is ParcelStatus.REFUSED else FailureReason.OTHER
+
+
+def declared_site_type(value: Any) -> SiteType | None:
+    """A site type a trace states in our vocabulary (``station``, ``locker`` …, any case); None otherwise."""
+    declared = text(value)
+    if declared is None:
+        return None
+    try:
+        return SiteType(declared.lower())
+    except ValueError:
+        return None
+
+
+def with_region(address: str | None, *parts: str | None) -> str:
+    """The address with its province/city/district parts in front, leaving out parts it already names."""
+    full = address or ""
+    return "".join(part for part in parts if part and part not in full) + full
+
+
+def receiver_address(receiver: Mapping[str, Any], address: str, region: Iterable[str]) -> str:
+    """``receiver[address]`` with the ``region`` fields (province, city, district …) in front, as
+    ``with_region`` puts them."""
+    return with_region(text(receiver.get(address)), *(text(receiver.get(key)) for key in region))
+
+
+def json_field(value: Any, name: str) -> Any:
+    """A form or envelope field that holds JSON: an object or array as is, JSON text parsed.
+
+    Raises ``CarrierPayloadError`` naming the field for anything else.
+    """
+    if isinstance(value, dict | list):
+        return value
+    if not isinstance(value, str):
+        raise CarrierPayloadError(f"{name} must be JSON text", field=name)
+    try:
+        return load_json(value.encode("utf-8"))
+    except CarrierPayloadError as exc:
+        raise CarrierPayloadError(f"{name}: {exc.reason}", field=name) from exc

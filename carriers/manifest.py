@@ -11,10 +11,20 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from carriers.base import CarrierPayloadError, ParseResult, RecordBuilder, Severity
+from carriers.base import (
+    CarrierPayloadError,
+    ParseResult,
+    RecordBuilder,
+    Severity,
+    decimal_of,
+    kg_to_grams,
+    weight_limit_reason,
+    with_region,
+    yuan_to_fen,
+)
 from carriers.tabular import looks_like_formula, read_rows
 from carriers.unified import MAX_WEIGHT_G
 
@@ -184,24 +194,7 @@ def find_header(rows: Iterator[list[str]], extra: Mapping[str, tuple[str, ...]])
 
 
 def _yuan_to_fen(value: str) -> int:
-    try:
-        amount = Decimal(value.replace(",", "").replace("¥", "").replace("￥", "").strip())
-    except InvalidOperation as exc:
-        raise ValueError("not an amount in yuan") from exc
-    fen = amount * 100
-    if fen != fen.to_integral_value():
-        raise ValueError("more than two decimals")
-    return int(fen)
-
-
-def _number(value: str) -> Decimal:
-    try:
-        number = Decimal(value.replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise ValueError("not a number") from exc
-    if not number.is_finite():
-        raise ValueError("not a number")
-    return number
+    return yuan_to_fen(value.replace("¥", "").replace("￥", ""))
 
 
 def _excel_or_iso_date(value: str) -> date:
@@ -270,29 +263,25 @@ def _record(values: dict[str, str], columns: ColumnMap) -> tuple[dict[str, Any],
     for name in ("waybill_no", "recipient.name", "recipient.phone", "address", "sort_hint"):
         if looks_like_formula(get(name, "")):
             problems.append((name, "looks like a spreadsheet formula; refused"))
-    address = get("address", "")
-    prefix = "".join(p for p in (get("province"), get("city"), get("district")) if p and p not in address)
     record: dict[str, Any] = {
         "waybill_no": get("waybill_no", ""),
         "recipient": {"name": get("recipient.name", ""), "phone": get("recipient.phone", "")},
-        "address": prefix + address,
+        "address": with_region(get("address"), get("province"), get("city"), get("district")),
     }
     try:
-        weight = _number(get("weight", ""))
-        grams = (weight if columns.weight_in_grams else weight * 1000).quantize(Decimal(1))
+        grams = kg_to_grams(get("weight", ""), unit="g" if columns.weight_in_grams else "kg")
         if grams > MAX_WEIGHT_G:
-            problems.append(
-                ("weight", f"{grams / 1000} kg is over the {MAX_WEIGHT_G // 1000} kg limit for a parcel")
-            )
+            problems.append(("weight", weight_limit_reason(Decimal(grams) / 1000)))
         elif grams < 1:
             problems.append(("weight", "must be more than 0"))
         else:
-            record["weight_g"] = int(grams)
+            record["weight_g"] = grams
     except ValueError as exc:
         problems.append(("weight", str(exc) if get("weight") else "required"))
+    volume_unit, cm3_per_unit = ("m³", 1_000_000) if columns.volume_in_m3 else ("cm³", 1)
     for name, unified, convert in (
-        ("pieces", "pieces", lambda v: int(_number(v))),
-        ("volume", "volume_cm3", lambda v: int(_number(v) * (1_000_000 if columns.volume_in_m3 else 1))),
+        ("pieces", "pieces", lambda v: int(decimal_of(v, unit="pieces"))),
+        ("volume", "volume_cm3", lambda v: int(decimal_of(v, unit=volume_unit) * cm3_per_unit)),
         ("cod", "cod_fen", _yuan_to_fen),
         ("declared_value", "declared_value_fen", _yuan_to_fen),
         ("promised_date", "promised_date", _excel_or_iso_date),

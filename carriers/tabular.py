@@ -134,7 +134,10 @@ def _number_text(value: str) -> str:
 
 
 def read_xlsx(raw: bytes) -> Iterator[list[str]]:
-    """Rows of the first worksheet as text; merged cells read as empty except their first cell."""
+    """Rows of the first worksheet as text; merged cells read as empty except their first cell.
+
+    A formula cell reads as ``=`` and its formula (never its cached result), so imports can refuse it.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except (zipfile.BadZipFile, ValueError) as exc:
@@ -155,7 +158,12 @@ def read_xlsx(raw: bytes) -> Iterator[list[str]]:
                     match = _CELL_REF.match(element.get("r", ""))
                     position = _column_index(match.group(1)) if match else len(row)
                     kind = element.get("t")
-                    if kind == "inlineStr":
+                    formula = element.find(f"{_NS}f")
+                    if formula is not None:
+                        # The formula, not its cached result: a cell that shows harmless text can still run
+                        # code when the file is opened again, so the import checks must see it.
+                        value = "=" + (formula.text or "")
+                    elif kind == "inlineStr":
                         value = "".join(t.text or "" for t in element.iter(f"{_NS}t"))
                     else:
                         v = element.find(f"{_NS}v")

@@ -79,11 +79,17 @@ TERMINAL_STATUSES = frozenset(
 )
 """Statuses after which a parcel's data no longer changes."""
 
+FAILURE_STATUSES = frozenset({ParcelStatus.FAILED_ATTEMPT, ParcelStatus.EXCEPTION, ParcelStatus.REFUSED})
+"""Statuses whose events carry a failure reason."""
+
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_WAYBILL = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
+WAYBILL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
+"""A waybill number after normalisation (upper case, ASCII): 4 to 40 letters, digits or hyphens."""
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _VIRTUAL = re.compile(r"^1\d{10}-\d{1,6}$")
+# A mobile written in its 3-4-4 groups with hyphens (spaces are gone by then), with an extension or not.
+_GROUPED_MOBILE = re.compile(r"^(1[3-9]\d)-?(\d{4})-?(\d{4})(-\d{1,6})?$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 
 
@@ -118,7 +124,7 @@ def _not_blank(value: str) -> str:
 
 def _waybill(value: str) -> str:
     normalised = unicodedata.normalize("NFKC", value).strip().upper()
-    if not _WAYBILL.fullmatch(normalised):
+    if not WAYBILL_PATTERN.fullmatch(normalised):
         raise ValueError("must be 4 to 40 letters, digits or hyphens")
     return normalised
 
@@ -126,8 +132,9 @@ def _waybill(value: str) -> str:
 def normalise_phone(value: str) -> str:
     """Bring a recipient phone to one form: ASCII digits, no spaces, no +86, '-' before an extension.
 
-    Accepts mainland mobiles (11 digits), virtual numbers with an extension (``17012345678-1234`` or
-    ``…转1234``) and landlines with an area code. Raises ``ValueError`` naming the expected shapes.
+    Accepts mainland mobiles (11 digits, also written in groups: ``138-0000-0013``, ``138 0000 0013``),
+    virtual numbers with an extension (``17012345678-1234`` or ``…转1234``) and landlines with an area
+    code. Raises ``ValueError`` naming the expected shapes.
     """
     phone = unicodedata.normalize("NFKC", value)
     phone = re.sub(r"[\s()]", "", phone).replace("转", "-").replace(",", "-")
@@ -138,6 +145,8 @@ def normalise_phone(value: str) -> str:
     phone = phone.lstrip("-")
     if _MOBILE.fullmatch(phone) or _VIRTUAL.fullmatch(phone) or _LANDLINE.fullmatch(phone):
         return phone
+    if grouped := _GROUPED_MOBILE.fullmatch(phone):
+        return "".join(grouped.groups(default=""))
     raise ValueError("must be a mainland mobile (11 digits), a virtual number with extension, or a landline")
 
 
@@ -226,6 +235,27 @@ class FailureReason(StrEnum):
     OVERDUE_AT_STATION = "overdue_at_station"
     RESCHEDULED = "rescheduled"  # recipient asked for another day
     OTHER = "other"
+
+
+ATTEMPT_REASONS = frozenset(
+    {
+        FailureReason.NOBODY_HOME,
+        FailureReason.UNREACHABLE,
+        FailureReason.ADDRESS_NOT_FOUND,
+        FailureReason.RESCHEDULED,
+    }
+)
+"""Reasons that fail one delivery attempt (another follows), where a carrier's code does not say which."""
+
+HOLDING_REASONS = frozenset(
+    {
+        FailureReason.WRONG_SORT,
+        FailureReason.OUT_OF_AREA,
+        FailureReason.DAMAGED,
+        FailureReason.OVERDUE_AT_STATION,
+    }
+)
+"""Reasons that hold a parcel (an exception) rather than fail one delivery attempt."""
 
 
 @dataclass(frozen=True, slots=True)

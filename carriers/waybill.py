@@ -13,6 +13,7 @@ from carriers.base import Severity
 _S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
 _S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 _S10_RESERVED_FIRST = frozenset("JKSTW")
+_VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")  # letters whose spoken name starts with a vowel: "an SF"
 
 
 def s10_check_digit(serial: str) -> int:
@@ -50,4 +51,12 @@ def check_pattern(waybill_no: str, pattern: re.Pattern[str], *, label: str) -> l
     """A warning when the number does not look like ``label``'s; numbers are hints, never proof."""
     if pattern.fullmatch(waybill_no):
         return []
-    return [(Severity.WARNING, f"does not look like a {label} waybill number")]
+    return [(Severity.WARNING, f"does not look like {_article(label)} {label} waybill number")]
+
+
+def _article(label: str) -> str:
+    """'an' before a label said with a vowel sound (an EMS, an SF, an STO), 'a' otherwise (a ZTO, a Yunda)."""
+    first = label[:1]
+    spelled = label.isupper()  # an abbreviation is read letter by letter
+    vowel = first in _VOWEL_SOUND_LETTERS if spelled else first.upper() in "AEIO"
+    return "an" if vowel else "a"

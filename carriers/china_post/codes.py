@@ -10,22 +10,22 @@ from carriers.ems.codes import (
     ATTEMPT_CODES,
     DELIVER_CODES,
     FAILURE_TEXT,
+    FAILURES,
     INBOUND,
     NAMESPACE,
     OP_NAMES,
     OUTBOUND,
     VOIDS,
-    failure_from_text,
 )
 
 __all__ = [
     "ATTEMPT_CODES",
     "DELIVER_CODES",
+    "FAILURES",
     "FAILURE_TEXT",
     "INBOUND",
     "NAMESPACE",
     "OP_NAMES",
     "OUTBOUND",
     "VOIDS",
-    "failure_from_text",
 ]

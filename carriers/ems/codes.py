@@ -18,6 +18,7 @@ void an earlier 702/704/705; there is no "void" event, so they read as exception
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus, SiteType
 
 NAMESPACE = "opCode"
@@ -141,7 +142,7 @@ FAILURE_TEXT: dict[FailureReason, str] = {
 }
 
 # Words in free text (opDesc) that name a reason, tried in order after the exact phrases above.
-FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
+FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("拒", FailureReason.REFUSED),
     ("破损", FailureReason.DAMAGED),
     ("错分", FailureReason.WRONG_SORT),
@@ -156,15 +157,4 @@ FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
     ("改期", FailureReason.RESCHEDULED),
 )
 
-
-def failure_from_text(value: str | None) -> FailureReason | None:
-    """The reason a free text names: our exact phrases first, then key words; None when none is named."""
-    if not value:
-        return None
-    for reason, phrase in FAILURE_TEXT.items():
-        if value.startswith(phrase):
-            return reason
-    for word, reason in FAILURE_WORDS:
-        if word in value:
-            return reason
-    return None
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

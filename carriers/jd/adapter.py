@@ -4,64 +4,41 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from carriers.base import (
     CarrierPayloadError,
     as_list,
     beijing,
+    declared_site_type,
     is_form,
+    kg_to_grams,
     load_form,
     load_json,
+    mentions,
     parse_time,
+    pickup_code_in,
+    receiver_address,
+    signer_in,
     text,
+    whole,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import (
+    Adapter,
+    FieldProblem,
+    decimal_field,
+    field_value,
+    object_field,
+    parcel_list,
+    record_object,
+)
 from carriers.jd import codes, schema
-from carriers.unified import MAX_WEIGHT_G, FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.unified import FAILURE_STATUSES, FailureReason, ParcelStatus, SiteType, TrackingEvent
 
-_PICKUP_CODE = re.compile(r"取件码[为是]?[：:\s]*([0-9A-Za-z][0-9A-Za-z-]{0,19})")
-_SIGNER = re.compile(r"签收人[为是]?[：:\s]*([^\s，,。；;]{1,20})")
 _FORM_FIELDS = ("param_json", "data", "content")
 _REDELIVERY_STATES = frozenset({"200003", "200031", "200023"})
-
-
-# ---- numbers -------------------------------------------------------------------------------------------
-def _decimal(value: Any, field: str, unit: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise FieldProblem(field, f"must be a number in {unit}")
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise FieldProblem(field, f"must be a number in {unit}") from exc
-    if not number.is_finite():
-        raise FieldProblem(field, f"must be a number in {unit}")
-    if number.adjusted() > 12:  # beyond any parcel; also keeps later arithmetic inside Decimal's range
-        raise FieldProblem(field, f"{unit} value is out of range")
-    return number if number.adjusted() >= -12 else Decimal(0)
-
-
-def _whole(number: Decimal, field: str, unit: str) -> int:
-    try:
-        return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    except InvalidOperation as exc:
-        raise FieldProblem(field, f"{unit} value is out of range") from exc
-
-
-def kg_to_grams(kilograms: Decimal, field: str) -> int:
-    """Kilograms as whole grams (half up); over 500 kg is a ``FieldProblem`` that names the kg."""
-    if kilograms * 1000 > MAX_WEIGHT_G:
-        raise FieldProblem(field, f"{kilograms} kg is over the {MAX_WEIGHT_G // 1000} kg limit for a parcel")
-    return _whole(kilograms * 1000, field, "kg")
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text) as exact fen; more than two decimals is a ``FieldProblem``."""
-    fen = _decimal(value, field, "yuan") * 100
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return _whole(fen, field, "yuan")
 
 
 # ---- push bodies ---------------------------------------------------------------------------------------
@@ -92,28 +69,16 @@ class JdAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "receiverContact" in payload and "waybills" not in payload:
-                return [payload]
-            if "waybills" not in payload:
-                raise CarrierPayloadError(
-                    'expected {"waybills": [...]}, an array of orders or one order', field="waybills"
-                )
-            payload = payload["waybills"]
-        return as_list(payload, where="waybills")
+        return parcel_list(
+            payload,
+            "waybills",
+            single=("receiverContact",),
+            expected='{"waybills": [...]}, an array of orders or one order',
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("waybill", "must be an object")
-        receiver = record.get("receiverContact")
-        if not isinstance(receiver, dict):
-            raise FieldProblem("receiverContact", "required object")
-        address = text(receiver.get("fullAddress")) or ""
-        region = "".join(
-            part
-            for key in ("province", "city", "county")
-            if (part := text(receiver.get(key))) and part not in address
-        )
+        record = record_object(record, "waybill")
+        receiver = object_field(record, "receiverContact")
         weight_kg, quantity, volume = _cargo_totals(record.get("cargoes"))
         unified: dict[str, Any] = {
             "waybill_no": text(record.get("waybillCode")) or "",
@@ -121,20 +86,20 @@ class JdAdapter(Adapter):
                 "name": text(receiver.get("name")) or "",
                 "phone": text(receiver.get("mobile")) or text(receiver.get("phone")) or "",
             },
-            "address": region + address,
-            "weight_g": kg_to_grams(weight_kg, "cargoes.weight"),
+            "address": receiver_address(receiver, "fullAddress", ("province", "city", "county")),
+            "weight_g": field_value("cargoes.weight", kg_to_grams, weight_kg),
         }
         if quantity is not None:
             unified["pieces"] = quantity
         if volume is not None:
-            unified["volume_cm3"] = _whole(volume, "cargoes.volume", "cm³")
+            unified["volume_cm3"] = whole(volume)
         for product_code, attr, target in (
             (schema.COD_PRODUCT, schema.COD_ATTR, "cod_fen"),
             (schema.INSURANCE_PRODUCT, schema.INSURANCE_ATTR, "declared_value_fen"),
         ):
             amount = _product_attr(record, product_code, attr)
             if amount is not None:
-                unified[target] = yuan_to_fen(amount, schema.FIELD_NAMES[target])
+                unified[target] = field_value(schema.FIELD_NAMES[target], yuan_to_fen, amount)
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
@@ -167,32 +132,21 @@ class JdAdapter(Adapter):
             raise FieldProblem("category", f"unknown JD category {category[:20]!r}")
         else:
             raise FieldProblem("state", "required (or category)")
-        try:
-            occurred = parse_time(trace.get("operationTime"))
-        except ValueError as exc:
-            raise FieldProblem("operationTime", str(exc)) from exc
+        occurred = field_value("operationTime", parse_time, trace.get("operationTime"))
         remark = text(trace.get("operationRemark"))
         failure: FailureReason | None = None
         note: str | None = None
-        if status in codes.FAILURE_STATUSES:
+        if status in FAILURE_STATUSES:
             stated = text(trace.get("failReason"))
             default = FailureReason.RESCHEDULED if state in _REDELIVERY_STATES else FailureReason.OTHER
-            failure = codes.failure_from_text(stated or remark, default)
+            failure = codes.FAILURES.reason(stated or remark) or default
             if status is ParcelStatus.REFUSED or failure is FailureReason.REFUSED:
                 status, failure = ParcelStatus.REFUSED, FailureReason.REFUSED
             note = remark or stated
         elif status is ParcelStatus.CANCELLED:
             note = text(trace.get("cancelReason"))
-        if (
-            status is ParcelStatus.DELIVERED_RECIPIENT
-            and remark
-            and any(m in remark for m in codes.AGENT_MARKERS)
-        ):
+        if status is ParcelStatus.DELIVERED_RECIPIENT and mentions(codes.AGENT_MARKERS, remark):
             status = ParcelStatus.DELIVERED_AGENT
-        pickup = text(trace.get("pickupCode"))
-        if pickup is None and remark and (found := _PICKUP_CODE.search(remark)):
-            pickup = found.group(1)
-        signer = _SIGNER.search(remark) if remark else None
         return TrackingEvent(
             waybill_no=waybill.upper(),
             status=status,
@@ -202,12 +156,12 @@ class JdAdapter(Adapter):
             description=remark or text(trace.get("operationTitle")),
             site_no=text(trace.get("operateSiteId")),
             site_name=text(trace.get("operateSite")),
-            site_type=_site_type(text(trace.get("siteType"))) or codes.SITE_TYPES.get(state or ""),
+            site_type=declared_site_type(trace.get("siteType")) or codes.SITE_TYPES.get(state or ""),
             city=text(trace.get("routeCityName")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=pickup,
-            signer=signer.group(1) if signer else None,
+            pickup_code=text(trace.get("pickupCode")) or pickup_code_in(remark),
+            signer=signer_in(remark),
         )
 
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
@@ -217,8 +171,8 @@ class JdAdapter(Adapter):
             reason = FailureReason.REFUSED
         remark = event.description or title
         if reason is not None:
-            remark = codes.FAILURE_TEXT[reason] + (f"：{event.failure_note}" if event.failure_note else "")
-        if event.status is ParcelStatus.DELIVERED_AGENT and not any(m in remark for m in codes.AGENT_MARKERS):
+            remark = codes.FAILURES.write(reason, event.failure_note)
+        if event.status is ParcelStatus.DELIVERED_AGENT and not mentions(codes.AGENT_MARKERS, remark):
             remark = f"已由【{event.site_name or '代收点'}】代收" + (
                 f"，{event.description}" if event.description else ""
             )
@@ -238,7 +192,7 @@ class JdAdapter(Adapter):
             "siteType": (event.site_type or SiteType.OTHER).value,
         }
         if reason is not None:
-            trace["failReason"] = codes.FAILURE_TEXT[reason]
+            trace["failReason"] = codes.FAILURES.write(reason)
         if event.status is ParcelStatus.CANCELLED and event.failure_note:
             trace["cancelReason"] = event.failure_note
         if event.pickup_code:
@@ -267,14 +221,14 @@ def _cargo_totals(cargoes: Any) -> tuple[Decimal, int | None, Decimal | None]:
             raise FieldProblem(where, "must be an object")
         if cargo.get("weight") in (None, ""):
             raise FieldProblem(f"{where}.weight", "required (kg)")
-        weight += _decimal(cargo["weight"], f"{where}.weight", "kg")
+        weight += decimal_field(cargo["weight"], f"{where}.weight", unit="kg")
         if cargo.get("quantity") not in (None, ""):
-            count = _decimal(cargo["quantity"], f"{where}.quantity", "pieces")
+            count = decimal_field(cargo["quantity"], f"{where}.quantity", unit="pieces")
             if count != count.to_integral_value():
                 raise FieldProblem(f"{where}.quantity", "must be a whole number")
             quantity = (quantity or 0) + int(count)
         if cargo.get("volume") not in (None, ""):
-            volume = (volume or Decimal(0)) + _decimal(cargo["volume"], f"{where}.volume", "cm³")
+            volume = (volume or Decimal(0)) + decimal_field(cargo["volume"], f"{where}.volume", unit="cm³")
     return weight, quantity, volume
 
 
@@ -288,15 +242,6 @@ def _product_attr(record: dict[str, Any], product_code: str, attr: str) -> Any:
             attrs = product.get("productAttrs")
             if isinstance(attrs, dict) and attrs.get(attr) not in (None, ""):
                 return attrs[attr]
-    return None
-
-
-def _site_type(declared: str | None) -> SiteType | None:
-    if declared:
-        try:
-            return SiteType(declared)
-        except ValueError:
-            return None
     return None
 
 

@@ -19,6 +19,7 @@ docs). Choices that are ours where the facts were silent:
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus, SiteType
 
 STATE = "state"
@@ -106,7 +107,6 @@ OUTBOUND: dict[ParcelStatus, tuple[str, str, str]] = {
     ParcelStatus.CANCELLED: ("200010", "取消完成", "690"),
 }
 
-FAILURE_STATUSES = frozenset({ParcelStatus.FAILED_ATTEMPT, ParcelStatus.EXCEPTION, ParcelStatus.REFUSED})
 AGENT_MARKERS = ("代收", "代签", "代为签收")
 
 SITE_TYPES: dict[str, SiteType] = {
@@ -156,14 +156,4 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("再投", FailureReason.RESCHEDULED),
 )
 
-
-def failure_from_text(value: str | None, default: FailureReason = FailureReason.OTHER) -> FailureReason:
-    """The failure reason a remark names: one of JD's texts first, then keywords; ``default`` when none."""
-    if value:
-        for reason, phrase in FAILURE_TEXT.items():
-            if value.startswith(phrase):
-                return reason
-        for word, reason in FAILURE_KEYWORDS:
-            if word in value:
-                return reason
-    return default
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from carriers.base import (
     CarrierPayloadError,
     as_list,
     beijing,
+    declared_site_type,
     digest_matches,
+    form_field,
     is_form,
+    kg_to_grams,
     load_form,
     load_json,
     md5_base64,
     parse_time,
+    present,
+    receiver_address,
     text,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import Adapter, FieldProblem, field_value, object_field, parcel_list, record_object
 from carriers.jt import codes, schema
 from carriers.unified import (
     FailureReason,
@@ -61,43 +66,6 @@ _NODE_SITES: dict[str, SiteType] = {
 }
 _CODE_FIELDS = ("scanType", "scanTypeName", "scanTypeCode", "traceNode")
 
-_CLAMP = Decimal(10**9)  # kg or yuan: far beyond any parcel, small enough to stay exact
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A finite decimal from a JSON number or numeric text; None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def kg_to_grams(value: Any, field: str) -> int:
-    """A weight in kilograms (number or text) as whole grams, rounded half up.
-
-    Absurd values are clamped far outside the parcel limits, so the unified validation reports them
-    together with the record's other problems. Raises ``FieldProblem`` for a value that is not a number.
-    """
-    kg = _decimal(value)
-    if kg is None:
-        raise FieldProblem(field, "must be a weight in kg")
-    kg = max(min(kg, _CLAMP), -_CLAMP)
-    return int((kg * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text, at most two decimals) as fen; clamped like ``kg_to_grams``."""
-    yuan = _decimal(value)
-    if yuan is None:
-        raise FieldProblem(field, "must be an amount in yuan")
-    fen = max(min(yuan, _CLAMP), -_CLAMP) * 100
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return int(fen)
-
 
 class JtAdapter(Adapter):
     code = "jt"
@@ -108,44 +76,30 @@ class JtAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "waybills" in payload:
-                payload = payload["waybills"]
-            elif "billCode" not in payload:
-                raise CarrierPayloadError(
-                    'expected {"waybills": [...]} or an array of waybills', field="waybills"
-                )
-        return as_list(payload, where="waybills")
+        return parcel_list(
+            payload, "waybills", single=("billCode",), expected='{"waybills": [...]} or an array of waybills'
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("waybill", "must be an object")
-        receiver = record.get("receiver")
-        if not isinstance(receiver, dict):
-            raise FieldProblem("receiver", "required object")
-        address = text(receiver.get("address")) or ""
-        region = "".join(
-            part
-            for key in ("prov", "city", "area", "town", "street")
-            if (part := text(receiver.get(key))) and part not in address
-        )
+        record = record_object(record, "waybill")
+        receiver = object_field(record, "receiver")
         unified: dict[str, Any] = {
             "waybill_no": text(record.get("billCode")) or "",
             "recipient": {
                 "name": text(receiver.get("name")) or "",
                 "phone": text(receiver.get("mobile")) or text(receiver.get("phone")) or "",
             },
-            "address": region + address,
+            "address": receiver_address(receiver, "address", ("prov", "city", "area", "town", "street")),
         }
         if record.get("weight") in (None, ""):
             raise FieldProblem("weight", "required (kg)")
-        unified["weight_g"] = kg_to_grams(record["weight"], "weight")
+        unified["weight_g"] = field_value("weight", kg_to_grams, record["weight"])
         if sorting := text(record.get("sortingCode")):
             unified["sort_hint"] = sorting
         if record.get("itemsValue") not in (None, ""):
-            unified["cod_fen"] = yuan_to_fen(record["itemsValue"], "itemsValue")
+            unified["cod_fen"] = field_value("itemsValue", yuan_to_fen, record["itemsValue"])
         if record.get("offerFee") not in (None, ""):
-            unified["declared_value_fen"] = yuan_to_fen(record["offerFee"], "offerFee")
+            unified["declared_value_fen"] = field_value("offerFee", yuan_to_fen, record["offerFee"])
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
@@ -174,10 +128,7 @@ class JtAdapter(Adapter):
     @staticmethod
     def _biz_content(raw: bytes, content_type: str) -> Any:
         if is_form(content_type) or raw.lstrip().startswith(b"bizContent="):
-            form = load_form(raw)
-            if "bizContent" not in form:
-                raise CarrierPayloadError("form has no 'bizContent' field", field="bizContent")
-            return load_json(form["bizContent"].encode("utf-8"))
+            return load_json(form_field(load_form(raw), "bizContent").encode("utf-8"))
         payload = load_json(raw)
         if isinstance(payload, dict) and "bizContent" in payload and "billCode" not in payload:
             inner = payload["bizContent"]
@@ -192,10 +143,7 @@ class JtAdapter(Adapter):
             raise FieldProblem("billCode", "required")
         node, field, raw_code = _node(trace)
         _name, status = codes.NODES[node]
-        try:
-            occurred = parse_time(trace.get("scanTime"))
-        except ValueError as exc:
-            raise FieldProblem("scanTime", str(exc)) from exc
+        occurred = field_value("scanTime", parse_time, trace.get("scanTime"))
         desc = text(trace.get("desc"))
         fail_text = text(trace.get("failReason"))
         failure: FailureReason | None = None
@@ -205,13 +153,13 @@ class JtAdapter(Adapter):
             known = codes.PROBLEMS.get(problem.upper()) if problem else None
             if known is not None:
                 status, code_reason = known
-                failure = codes.failure_from_text(fail_text) or (
+                failure = codes.FAILURES.reason(fail_text) or (
                     code_reason
                     if code_reason is not FailureReason.OTHER
-                    else codes.failure_from_text(desc) or code_reason
+                    else codes.FAILURES.reason(desc) or code_reason
                 )
             else:
-                failure = codes.failure_from_text(fail_text) or codes.failure_from_text(desc)
+                failure = codes.FAILURES.reason(fail_text) or codes.FAILURES.reason(desc)
                 failure = failure or FailureReason.OTHER
             if problem:  # the problem code says more than node 11; keep it as the raw code
                 raw_code, namespace = problem, "problemType"
@@ -236,9 +184,7 @@ class JtAdapter(Adapter):
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
         """Our event as a J&T push body for one bill with one detail (schema.py); raises
         ``CarrierPayloadError`` for a status J&T has no scan for (announced, cancelled)."""
-        node = codes.OUTBOUND.get(event.status)
-        if node is None:
-            raise CarrierPayloadError(f"J&T has no scan type for {event.status.value}", field="status")
+        node = self.outbound(codes.OUTBOUND, event, "scan type")
         if event.status is ParcelStatus.DELIVERED_RECIPIENT and event.pickup_code:
             node = codes.PICKUP_CODE_SIGNED
         detail: dict[str, object] = {
@@ -257,12 +203,8 @@ class JtAdapter(Adapter):
                 problem = codes.PROBLEM_CODES[event.status].get(event.failure_reason, problem)
             detail["problemType"] = problem
         if event.failure_reason is not None:
-            note = event.failure_note
-            detail["failReason"] = codes.FAILURE_TEXT[event.failure_reason] + (f"：{note}" if note else "")
-        if event.pickup_code:
-            detail["pickupCode"] = event.pickup_code
-        if event.signer:
-            detail["signerName"] = event.signer
+            detail["failReason"] = codes.FAILURES.write(event.failure_reason, event.failure_note)
+        detail.update(present(pickupCode=event.pickup_code, signerName=event.signer))
         return {"billCode": event.waybill_no, "details": [detail]}
 
     def verify_signature(
@@ -303,13 +245,11 @@ def _node(trace: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _site_type(declared: str | None, node: str) -> SiteType | None:
-    if declared:
-        try:
-            return SiteType(declared.lower())
-        except ValueError:
-            for word, kind in _SITE_WORDS:
-                if word in declared:
-                    return kind
+    if site_type := declared_site_type(declared):
+        return site_type
+    for word, kind in _SITE_WORDS:
+        if declared and word in declared:
+            return kind
     return _NODE_SITES.get(node)
 
 

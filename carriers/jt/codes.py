@@ -22,6 +22,7 @@ Choices where the facts are silent (ours):
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 PROBLEM_NODE = "11"
@@ -168,15 +169,4 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("地址", FailureReason.ADDRESS_NOT_FOUND),
 )
 
-
-def failure_from_text(value: str | None) -> FailureReason | None:
-    """The failure reason a ``failReason``/``desc`` text names, or None when none is recognised."""
-    if not value:
-        return None
-    for reason, phrase in FAILURE_TEXT.items():
-        if value.startswith(phrase):
-            return reason
-    for word, reason in FAILURE_KEYWORDS:
-        if word in value:
-            return reason
-    return None
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

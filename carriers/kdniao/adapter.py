@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import hashlib
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from carriers.base import (
     CarrierPayloadError,
-    ParseResult,
     Severity,
     beijing,
+    declared_site_type,
     digest_matches,
+    failure_of,
+    form_field,
     is_form,
+    json_field,
     load_form,
     load_json,
+    md5_base64,
+    md5_hex_base64,
     parse_time,
+    pickup_code_in,
+    present,
+    received_digests,
     text,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import (
+    Adapter,
+    FieldProblem,
+    event_waybill,
+    field_value,
+    read_problem,
+    verify_form,
+)
 from carriers.kdniao import codes, schema
-from carriers.unified import FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.unified import FAILURE_STATUSES, FailureReason, ParcelStatus, SiteType, TrackingEvent
 
-_WAYBILL = re.compile(r"[A-Z0-9][A-Z0-9-]{3,39}")
-_PICKUP_CODE = re.compile(r"(?:取件码|取货码|提货码|取件号)[：:\s]*([A-Za-z0-9][A-Za-z0-9-]{0,31})")
 _OLDER = "_older"  # set on traces that are not the newest of their Data[] item
 _BAD_TRACES = "_bad_traces"  # set on a stand-in record for an item whose Traces is not an array
 _NO_STATUS = "older trace has no Action; the item's State/StateEx describe the newest trace only"
-_FAILURES = (ParcelStatus.FAILED_ATTEMPT, ParcelStatus.EXCEPTION, ParcelStatus.REFUSED)
-
-
-def data_sign(request_data: str, app_key: str) -> str:
-    """``Base64(lower-case hex MD5(RequestData + AppKey))`` before URL encoding, as kdniao computes it."""
-    digest = hashlib.md5((request_data + app_key).encode("utf-8")).hexdigest()
-    return base64.b64encode(digest.encode("ascii")).decode("ascii")
 
 
 class KdniaoAdapter(Adapter):
@@ -46,33 +47,19 @@ class KdniaoAdapter(Adapter):
     label = "kdniao"
     field_names = schema.FIELD_NAMES
     manifest_columns = schema.MANIFEST_COLUMNS
-
-    def parse_parcels(self, raw: bytes, content_type: str) -> ParseResult:
-        """Always ``CarrierPayloadError``: an aggregator carries tracking, never parcels or manifests."""
-        raise CarrierPayloadError("kdniao carries tracking only", field="kind")
-
-    def parse_events(self, raw: bytes, content_type: str) -> ParseResult:
-        """Events of a push; an older trace without an Action is a warning (its status is not in the push)."""
-        result = super().parse_events(raw, content_type)
-        issues = tuple(
-            dataclasses.replace(issue, severity=Severity.WARNING) if issue.reason == _NO_STATUS else issue
-            for issue in result.issues
-        )
-        return dataclasses.replace(result, issues=issues)
+    tracking_only = True
 
     # ---- events ----------------------------------------------------------------------------------------
     def trace_records(self, raw: bytes, content_type: str) -> list[Any]:
         if is_form(content_type):
             form = load_form(raw)
             _check_request_type(form.get("RequestType"))
-            if "RequestData" not in form:
-                raise CarrierPayloadError("form has no 'RequestData' field", field="RequestData")
-            payload = _request_json(form["RequestData"])
+            payload = json_field(form_field(form, "RequestData"), "RequestData")
         else:
             payload = load_json(raw)
             if isinstance(payload, dict) and "RequestData" in payload:
                 _check_request_type(payload.get("RequestType"))
-                payload = _request_json(payload["RequestData"])
+                payload = json_field(payload["RequestData"], "RequestData")
         if isinstance(payload, dict) and "Data" in payload:
             items = payload["Data"]
             if not isinstance(items, list):
@@ -87,41 +74,29 @@ class KdniaoAdapter(Adapter):
         )
 
     def to_event(self, trace: dict[str, Any]) -> TrackingEvent:
-        waybill = text(trace.get("LogisticCode"))
-        if not waybill:
-            raise FieldProblem("LogisticCode", "required")
-        waybill = waybill.upper()
-        if not _WAYBILL.fullmatch(waybill):
-            raise FieldProblem("LogisticCode", "must be 4 to 40 letters, digits or hyphens")
+        waybill = event_waybill(trace.get("LogisticCode"), "LogisticCode")
         if trace.get(_BAD_TRACES):
             raise FieldProblem("Traces", "must be an array of traces")
         code_field = next((f for f in ("Action", "StateEx", "State") if text(trace.get(f))), None)
+        if code_field is None and trace.get(_OLDER):
+            raise FieldProblem("Action", _NO_STATUS, severity=Severity.WARNING)
         if code_field is None:
-            raise FieldProblem("Action", _NO_STATUS if trace.get(_OLDER) else "required")
+            raise FieldProblem("Action", "required")
         code = text(trace.get(code_field)) or ""
         known = codes.CODES.get(code)
         if known is None:
             raise FieldProblem(code_field, f"unknown kdniao {code_field} {code[:20]!r}")
         status, implied, name = known
-        try:
-            occurred = parse_time(trace.get("AcceptTime"))
-        except ValueError as exc:
-            raise FieldProblem("AcceptTime", str(exc)) from exc
+        occurred = field_value("AcceptTime", parse_time, trace.get("AcceptTime"))
 
         station = text(trace.get("AcceptStation"))
         fail_text = text(trace.get("failReason"))
         failure: FailureReason | None = None
         note: str | None = None
-        if status in _FAILURES:
-            failure = (
-                codes.failure_from_text(fail_text)
-                or implied
-                or codes.failure_from_text(station)
-                or FailureReason.OTHER
+        if status in FAILURE_STATUSES:  # 问题件 says little: the carrier's text may say more
+            status, failure, note = read_problem(
+                status, codes.FAILURES, stated=fail_text, implied=implied, implied_name=name, context=station
             )
-            note = fail_text or (name if implied else None)
-            if status is ParcelStatus.EXCEPTION and implied is None and fail_text is None:
-                status = _refined(failure)  # 问题件 says little; the carrier's text may say more
         shipper = text(trace.get("ShipperCode"))
         return TrackingEvent(
             waybill_no=waybill,
@@ -136,17 +111,13 @@ class KdniaoAdapter(Adapter):
             city=text(trace.get("Location")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=text(trace.get("pickupCode")) or _pickup_code_in(station),
+            pickup_code=text(trace.get("pickupCode")) or pickup_code_in(station),
             signer=text(trace.get("signer")),
         )
 
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
-        code = codes.OUTBOUND.get(event.status)
-        if code is None:
-            raise CarrierPayloadError(f"kdniao has no Action for {event.status.value}", field="status")
-        reason = event.failure_reason or (
-            FailureReason.REFUSED if event.status is ParcelStatus.REFUSED else FailureReason.OTHER
-        )
+        code = self.outbound(codes.OUTBOUND, event, "Action")
+        reason = failure_of(event)
         if event.status is ParcelStatus.FAILED_ATTEMPT:
             code = codes.FAILED_BY_REASON.get(reason, code)
         elif event.status is ParcelStatus.EXCEPTION:
@@ -166,40 +137,22 @@ class KdniaoAdapter(Adapter):
             "siteName": event.site_name or "",
             "siteType": (event.site_type or SiteType.OTHER).value,
         }
-        if event.status in _FAILURES:
-            trace["failReason"] = codes.FAILURE_TEXT[reason] + (
-                f"：{event.failure_note}" if event.failure_note else ""
-            )
-        if event.pickup_code:
-            trace["pickupCode"] = event.pickup_code
-        if event.signer:
-            trace["signer"] = event.signer
+        if event.status in FAILURE_STATUSES:
+            trace["failReason"] = codes.FAILURES.write(reason, event.failure_note)
+        trace.update(present(pickupCode=event.pickup_code, signer=event.signer))
         return trace
 
     def verify_signature(
         self, raw: bytes, content_type: str, headers: Mapping[str, str], secret: str
     ) -> bool | None:
         """``DataSign`` over ``RequestData`` with the AppKey (see ``schema``); None for a JSON body."""
-        if not is_form(content_type):
-            return None
-        form = load_form(raw)
-        given = form.get("DataSign")
-        if given is None:
-            return False
-        request_data = form.get("RequestData", "")
-        raw_digest = hashlib.md5((request_data + secret).encode("utf-8")).digest()
-        expected = (data_sign(request_data, secret), base64.b64encode(raw_digest).decode("ascii"))
-        given = given.replace(" ", "+")  # a '+' sent without URL encoding arrives as a space
-        offered = {given, unquote(given)}  # some senders URL-encode the sign twice
-        return any(digest_matches(e, g) for e in expected for g in offered)
 
+        def matches(form: dict[str, str], given: str) -> bool:
+            request_data = form.get("RequestData", "")
+            expected = (md5_hex_base64(request_data, secret), md5_base64(request_data, secret))
+            return any(digest_matches(e, g) for e in expected for g in received_digests(given))
 
-def _refined(reason: FailureReason) -> ParcelStatus:
-    if reason is FailureReason.REFUSED:
-        return ParcelStatus.REFUSED
-    if reason in codes.ATTEMPT_REASONS:
-        return ParcelStatus.FAILED_ATTEMPT
-    return ParcelStatus.EXCEPTION
+        return verify_form(raw, content_type, "DataSign", matches)
 
 
 def _check_request_type(value: Any) -> None:
@@ -209,17 +162,6 @@ def _check_request_type(value: Any) -> None:
             f"RequestType {request_type[:20]!r} is not a tracking push (expected 101 or 102)",
             field="RequestType",
         )
-
-
-def _request_json(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return value
-    if not isinstance(value, str):
-        raise CarrierPayloadError("RequestData must be JSON text", field="RequestData")
-    try:
-        return load_json(value.encode("utf-8"))
-    except CarrierPayloadError as exc:
-        raise CarrierPayloadError(f"RequestData: {exc.reason}", field="RequestData") from exc
 
 
 def _flatten(items: list[Any]) -> list[Any]:
@@ -272,12 +214,8 @@ def _newest(traces: list[Any]) -> int:
 
 
 def _site_type(declared: Any, code: str, status: ParcelStatus) -> SiteType | None:
-    value = text(declared)
-    if value:
-        try:
-            return SiteType(value)
-        except ValueError:
-            pass
+    if site_type := declared_site_type(declared):
+        return site_type
     if code in ("211", "311"):
         return SiteType.STATION
     if code in ("201", "204", "205", "206"):
@@ -285,13 +223,6 @@ def _site_type(declared: Any, code: str, status: ParcelStatus) -> SiteType | Non
     if status is ParcelStatus.OUT_FOR_DELIVERY:
         return SiteType.VEHICLE
     return None
-
-
-def _pickup_code_in(value: str | None) -> str | None:
-    if not value:
-        return None
-    match = _PICKUP_CODE.search(value)
-    return match.group(1) if match else None
 
 
 ADAPTER = KdniaoAdapter()

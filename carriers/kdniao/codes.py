@@ -8,12 +8,13 @@ corpus). One table covers all three.
 Choices where the facts are silent: 206 寄件网点发件 is ``loaded``; 401/402/403/413/417/418 are exceptions
 with reason ``other``; 415 客户取消发货 is ``cancelled``; 419 重新派送 is ``out_for_delivery``; 5 转寄 and
 604 清关异常 are exceptions; 406 and 407 are both ``returned``. A bare 4 问题件 is an exception; when the
-carrier's AcceptStation text names a delivery-attempt reason (``ATTEMPT_REASONS``) it reads as a failed
-attempt, and when it names a refusal, as refused.
+carrier's AcceptStation text names a delivery-attempt reason (``carriers.unified.ATTEMPT_REASONS``) it
+reads as a failed attempt, and when it names a refusal, as refused.
 """
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "kdniao"
@@ -107,17 +108,7 @@ FAILURE_TEXT: dict[FailureReason, str] = {
     FailureReason.OTHER: "其他原因",
 }
 
-ATTEMPT_REASONS = frozenset(
-    {
-        FailureReason.NOBODY_HOME,
-        FailureReason.UNREACHABLE,
-        FailureReason.ADDRESS_NOT_FOUND,
-        FailureReason.RESCHEDULED,
-    }
-)
-"""Reasons that make a generic problem state a failed delivery attempt."""
-
-FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
+FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("拒", FailureReason.REFUSED),
     ("破损", FailureReason.DAMAGED),
     ("错分", FailureReason.WRONG_SORT),
@@ -132,15 +123,4 @@ FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
     ("改期", FailureReason.RESCHEDULED),
 )
 
-
-def failure_from_text(value: str | None) -> FailureReason | None:
-    """The reason a free text names: our exact phrases first, then key words; None when none is named."""
-    if not value:
-        return None
-    for reason, phrase in FAILURE_TEXT.items():
-        if value.startswith(phrase):
-            return reason
-    for word, reason in FAILURE_WORDS:
-        if word in value:
-            return reason
-    return None
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from carriers.base import (
     CarrierPayloadError,
-    ParseResult,
     Severity,
     beijing,
+    declared_site_type,
     digest_matches,
+    failure_of,
+    form_field,
     is_form,
+    json_field,
     load_form,
     load_json,
+    md5_hex,
     parse_time,
+    pickup_code_in,
+    present,
     text,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import (
+    Adapter,
+    FieldProblem,
+    event_waybill,
+    field_value,
+    read_problem,
+    verify_form,
+)
 from carriers.kuaidi100 import codes, schema
-from carriers.unified import FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.unified import FAILURE_STATUSES, FailureReason, ParcelStatus, SiteType, TrackingEvent
 
-_WAYBILL = re.compile(r"[A-Z0-9][A-Z0-9-]{3,39}")
-_PICKUP_CODE = re.compile(r"(?:取件码|取货码|提货码|取件号)[：:\s]*([A-Za-z0-9][A-Za-z0-9-]{0,31})")
 _OLDER = "_older"  # set on entries that are not the newest of their push
 _NO_STATUS = "older entry has no status; lastResult.state belongs to the newest entry only"
-_FAILURES = (ParcelStatus.FAILED_ATTEMPT, ParcelStatus.EXCEPTION, ParcelStatus.REFUSED)
 
 
 class Kuaidi100Adapter(Adapter):
@@ -37,31 +44,16 @@ class Kuaidi100Adapter(Adapter):
     label = "kuaidi100"
     field_names = schema.FIELD_NAMES
     manifest_columns = schema.MANIFEST_COLUMNS
-
-    def parse_parcels(self, raw: bytes, content_type: str) -> ParseResult:
-        """Always ``CarrierPayloadError``: an aggregator carries tracking, never parcels or manifests."""
-        raise CarrierPayloadError("kuaidi100 carries tracking only", field="kind")
-
-    def parse_events(self, raw: bytes, content_type: str) -> ParseResult:
-        """Events of a push; an older entry without a status is a warning (its status is not in the push)."""
-        result = super().parse_events(raw, content_type)
-        issues = tuple(
-            dataclasses.replace(issue, severity=Severity.WARNING) if issue.reason == _NO_STATUS else issue
-            for issue in result.issues
-        )
-        return dataclasses.replace(result, issues=issues)
+    tracking_only = True
 
     # ---- events ----------------------------------------------------------------------------------------
     def trace_records(self, raw: bytes, content_type: str) -> list[Any]:
         if is_form(content_type):
-            form = load_form(raw)
-            if "param" not in form:
-                raise CarrierPayloadError("form has no 'param' field", field="param")
-            payload = _param_json(form["param"])
+            payload = json_field(form_field(load_form(raw), "param"), "param")
         else:
             payload = load_json(raw)
             if isinstance(payload, dict) and "param" in payload and "lastResult" not in payload:
-                payload = _param_json(payload["param"])
+                payload = json_field(payload["param"], "param")
         if isinstance(payload, dict) and "lastResult" in payload:
             result = payload["lastResult"]
             if not isinstance(result, dict):
@@ -79,12 +71,7 @@ class Kuaidi100Adapter(Adapter):
         raise CarrierPayloadError("expected the push param, lastResult, or data[] entries", field="param")
 
     def to_event(self, trace: dict[str, Any]) -> TrackingEvent:
-        waybill = text(trace.get("nu"))
-        if not waybill:
-            raise FieldProblem("nu", "required")
-        waybill = waybill.upper()
-        if not _WAYBILL.fullmatch(waybill):
-            raise FieldProblem("nu", "must be 4 to 40 letters, digits or hyphens")
+        waybill = event_waybill(trace.get("nu"), "nu")
         status_text = text(trace.get("status"))
         implied: FailureReason | None = None
         if status_text:
@@ -95,33 +82,30 @@ class Kuaidi100Adapter(Adapter):
             raw_code = status_text
         else:
             state = text(trace.get("state"))
+            if not state and trace.get(_OLDER):
+                raise FieldProblem("status", _NO_STATUS, severity=Severity.WARNING)
             if not state:
-                raise FieldProblem("status", _NO_STATUS if trace.get(_OLDER) else "required")
+                raise FieldProblem("status", "required")
             found = codes.STATE.get(state)
             if found is None:
                 raise FieldProblem("state", f"unknown kuaidi100 state {state[:20]!r}")
             status, raw_code = found, state
         time_field = "ftime" if text(trace.get("ftime")) else "time"
-        try:
-            occurred = parse_time(trace.get(time_field))
-        except ValueError as exc:
-            raise FieldProblem(time_field, str(exc)) from exc
+        occurred = field_value(time_field, parse_time, trace.get(time_field))
 
         context = text(trace.get("context"))
         fail_text = text(trace.get("failReason"))
         failure: FailureReason | None = None
         note: str | None = None
-        if status in _FAILURES:
-            failure = (
-                codes.failure_from_text(fail_text)
-                or implied
-                or (FailureReason.REFUSED if status is ParcelStatus.REFUSED else None)
-                or codes.failure_from_text(context)
-                or FailureReason.OTHER
+        if status in FAILURE_STATUSES:  # 疑难 says little: the carrier's text may say more
+            status, failure, note = read_problem(
+                status,
+                codes.FAILURES,
+                stated=fail_text,
+                implied=implied,
+                implied_name=status_text,
+                context=context,
             )
-            note = fail_text or (status_text if implied else None)
-            if status is ParcelStatus.EXCEPTION and implied is None and fail_text is None:
-                status = _refined(failure)  # 疑难 says little; the carrier's text may say more
         com = text(trace.get("com"))
         return TrackingEvent(
             waybill_no=waybill,
@@ -136,15 +120,12 @@ class Kuaidi100Adapter(Adapter):
             city=text(trace.get("areaName")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=text(trace.get("pickupCode")) or _pickup_code_in(context),
+            pickup_code=text(trace.get("pickupCode")) or pickup_code_in(context),
             signer=text(trace.get("signer")),
         )
 
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
-        found = codes.OUTBOUND.get(event.status)
-        if found is None:
-            raise CarrierPayloadError(f"kuaidi100 has no state for {event.status.value}", field="status")
-        state, status_text = found
+        state, status_text = self.outbound(codes.OUTBOUND, event, "state")
         if event.status is ParcelStatus.DELIVERED_AGENT and event.site_type in (
             SiteType.STATION,
             SiteType.LOCKER,
@@ -163,50 +144,20 @@ class Kuaidi100Adapter(Adapter):
             "siteName": event.site_name or "",
             "siteType": (event.site_type or SiteType.OTHER).value,
         }
-        if event.status in _FAILURES:
-            reason = event.failure_reason or (
-                FailureReason.REFUSED if event.status is ParcelStatus.REFUSED else FailureReason.OTHER
-            )
-            entry["failReason"] = codes.FAILURE_TEXT[reason] + (
-                f"：{event.failure_note}" if event.failure_note else ""
-            )
-        if event.pickup_code:
-            entry["pickupCode"] = event.pickup_code
-        if event.signer:
-            entry["signer"] = event.signer
+        if event.status in FAILURE_STATUSES:
+            entry["failReason"] = codes.FAILURES.write(failure_of(event), event.failure_note)
+        entry.update(present(pickupCode=event.pickup_code, signer=event.signer))
         return entry
 
     def verify_signature(
         self, raw: bytes, content_type: str, headers: Mapping[str, str], secret: str
     ) -> bool | None:
         """``sign = MD5(param + salt)`` in hex, compared without regard to case; None for a JSON body."""
-        if not is_form(content_type):
-            return None
-        form = load_form(raw)
-        given = form.get("sign")
-        if given is None:
-            return False
-        expected = hashlib.md5((form.get("param", "") + secret).encode("utf-8")).hexdigest().upper()
-        return digest_matches(expected, given.upper())
 
+        def matches(form: dict[str, str], given: str) -> bool:
+            return digest_matches(md5_hex(form.get("param", "") + secret).upper(), given.upper())
 
-def _refined(reason: FailureReason) -> ParcelStatus:
-    if reason is FailureReason.REFUSED:
-        return ParcelStatus.REFUSED
-    if reason in codes.ATTEMPT_REASONS:
-        return ParcelStatus.FAILED_ATTEMPT
-    return ParcelStatus.EXCEPTION
-
-
-def _param_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        raise CarrierPayloadError("param must be JSON text", field="param")
-    try:
-        return load_json(value.encode("utf-8"))
-    except CarrierPayloadError as exc:
-        raise CarrierPayloadError(f"param: {exc.reason}", field="param") from exc
+        return verify_form(raw, content_type, "sign", matches)
 
 
 def _entries(result: dict[str, Any], com: str | None) -> list[Any]:
@@ -248,24 +199,13 @@ def _newest(data: list[Any]) -> int:
 
 
 def _site_type(declared: Any, status: ParcelStatus, status_text: str | None) -> SiteType | None:
-    value = text(declared)
-    if value:
-        try:
-            return SiteType(value)
-        except ValueError:
-            pass
+    if site_type := declared_site_type(declared):
+        return site_type
     if status is ParcelStatus.AT_STATION or status_text == codes.AGENT_AT_SITE_TEXT:
         return SiteType.STATION
     if status is ParcelStatus.OUT_FOR_DELIVERY:
         return SiteType.VEHICLE
     return None
-
-
-def _pickup_code_in(value: str | None) -> str | None:
-    if not value:
-        return None
-    match = _PICKUP_CODE.search(value)
-    return match.group(1) if match else None
 
 
 ADAPTER = Kuaidi100Adapter()

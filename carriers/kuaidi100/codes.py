@@ -10,11 +10,12 @@ are from kuaidi100's documentation as we remember it, not from a public sample (
 Choices where the facts are silent: 在途 (0) is ``hub_received``; 退签 (4) and 退回 (6) are both ``returned``;
 转投 (7, handed to another carrier) and 清关异常 are exceptions. A bare 疑难 (2) is an exception whose reason
 comes from ``failReason`` or the context text; when a carrier's context names a delivery-attempt reason
-(``ATTEMPT_REASONS``) it reads as a failed attempt, and when it names a refusal, as refused.
+(``carriers.unified.ATTEMPT_REASONS``) it reads as a failed attempt, and when it names a refusal, as refused.
 """
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "kuaidi100"
@@ -109,17 +110,7 @@ FAILURE_TEXT: dict[FailureReason, str] = {
     FailureReason.OTHER: "其他原因",
 }
 
-ATTEMPT_REASONS = frozenset(
-    {
-        FailureReason.NOBODY_HOME,
-        FailureReason.UNREACHABLE,
-        FailureReason.ADDRESS_NOT_FOUND,
-        FailureReason.RESCHEDULED,
-    }
-)
-"""Reasons that make a generic problem state a failed delivery attempt."""
-
-FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
+FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("拒", FailureReason.REFUSED),
     ("破损", FailureReason.DAMAGED),
     ("错分", FailureReason.WRONG_SORT),
@@ -134,15 +125,4 @@ FAILURE_WORDS: tuple[tuple[str, FailureReason], ...] = (
     ("改期", FailureReason.RESCHEDULED),
 )
 
-
-def failure_from_text(value: str | None) -> FailureReason | None:
-    """The reason a free text names: our exact phrases first, then key words; None when none is named."""
-    if not value:
-        return None
-    for reason, phrase in FAILURE_TEXT.items():
-        if value.startswith(phrase):
-            return reason
-    for word, reason in FAILURE_WORDS:
-        if word in value:
-            return reason
-    return None
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

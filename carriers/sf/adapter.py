@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree.ElementTree import Element, ParseError, fromstring
@@ -13,59 +13,27 @@ from carriers.base import (
     CarrierPayloadError,
     as_list,
     beijing,
+    declared_site_type,
     is_form,
+    kg_to_grams,
     load_form,
     load_json,
     parse_time,
+    pickup_code_in,
+    receiver_address,
+    signer_in,
     text,
+    whole,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import Adapter, FieldProblem, decimal_field, field_value, parcel_list, record_object
 from carriers.sf import codes, schema
-from carriers.unified import MAX_WEIGHT_G, FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.unified import FailureReason, ParcelStatus, SiteType, TrackingEvent
 
-_PICKUP_CODE = re.compile(r"取件码[为是]?[：:\s]*([0-9A-Za-z][0-9A-Za-z-]{0,19})")
-_SIGNER = re.compile(r"签收人[为是]?[：:\s]*([^\s，,。；;]{1,20})")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
 # Form fields a legacy push has been seen to carry its XML (or JSON) in.
 _FORM_FIELDS = ("content", "xml", "data", "msgData", "logistics_interface")
-
-
-# ---- numbers -------------------------------------------------------------------------------------------
-def _decimal(value: Any, field: str, unit: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise FieldProblem(field, f"must be a number in {unit}")
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise FieldProblem(field, f"must be a number in {unit}") from exc
-    if not number.is_finite():
-        raise FieldProblem(field, f"must be a number in {unit}")
-    if number.adjusted() > 12:  # beyond any parcel; also keeps later arithmetic inside Decimal's range
-        raise FieldProblem(field, f"{unit} value is out of range")
-    return number if number.adjusted() >= -12 else Decimal(0)
-
-
-def _whole(number: Decimal, field: str, unit: str) -> int:
-    try:
-        return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    except InvalidOperation as exc:
-        raise FieldProblem(field, f"{unit} value is out of range") from exc
-
-
-def kg_to_grams(kilograms: Decimal, field: str) -> int:
-    """Kilograms as whole grams (half up); over 500 kg is a ``FieldProblem`` that names the kg."""
-    if kilograms * 1000 > MAX_WEIGHT_G:
-        raise FieldProblem(field, f"{kilograms} kg is over the {MAX_WEIGHT_G // 1000} kg limit for a parcel")
-    return _whole(kilograms * 1000, field, "kg")
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text) as exact fen; more than two decimals is a ``FieldProblem``."""
-    fen = _decimal(value, field, "yuan") * 100
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return _whole(fen, field, "yuan")
 
 
 def _count(value: Any) -> Any:
@@ -138,39 +106,29 @@ class SfAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "contactInfoList" in payload and "waybills" not in payload:
-                return [payload]
-            if "waybills" not in payload:
-                raise CarrierPayloadError(
-                    'expected {"waybills": [...]}, an array of orders or one order', field="waybills"
-                )
-            payload = payload["waybills"]
-        return as_list(payload, where="waybills")
+        return parcel_list(
+            payload,
+            "waybills",
+            single=("contactInfoList",),
+            expected='{"waybills": [...]}, an array of orders or one order',
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("waybill", "must be an object")
+        record = record_object(record, "waybill")
         receiver = _recipient(record)
-        address = text(receiver.get("address")) or ""
-        region = "".join(
-            part
-            for key in ("province", "city", "county")
-            if (part := text(receiver.get(key))) and part not in address
-        )
         unified: dict[str, Any] = {
             "waybill_no": _waybill_no(record),
             "recipient": {
                 "name": text(receiver.get("contact")) or "",
                 "phone": text(receiver.get("mobile")) or text(receiver.get("tel")) or "",
             },
-            "address": region + address,
-            "weight_g": kg_to_grams(_weight_kg(record), "totalWeight"),
+            "address": receiver_address(receiver, "address", ("province", "city", "county")),
+            "weight_g": field_value("totalWeight", kg_to_grams, _weight_kg(record)),
         }
         if record.get("parcelQty") not in (None, ""):
             unified["pieces"] = _count(record["parcelQty"])
         if record.get("volume") not in (None, ""):
-            unified["volume_cm3"] = _whole(_decimal(record["volume"], "volume", "cm³"), "volume", "cm³")
+            unified["volume_cm3"] = whole(decimal_field(record["volume"], "volume", unit="cm³"))
         services = record.get("serviceList")
         if isinstance(services, list):
             for service in services:
@@ -178,9 +136,10 @@ class SfAdapter(Adapter):
                     continue
                 name = text(service.get("name"))
                 if name == "COD":
-                    unified["cod_fen"] = yuan_to_fen(service["value"], "serviceList[COD].value")
+                    unified["cod_fen"] = field_value("serviceList[COD].value", yuan_to_fen, service["value"])
                 elif name == "INSURE":
-                    unified["declared_value_fen"] = yuan_to_fen(service["value"], "serviceList[INSURE].value")
+                    where = "serviceList[INSURE].value"
+                    unified["declared_value_fen"] = field_value(where, yuan_to_fen, service["value"])
         if label := text(record.get("destRouteLabel")):
             unified["sort_hint"] = label
         return unified
@@ -203,25 +162,18 @@ class SfAdapter(Adapter):
         status = codes.INBOUND.get(op_code)
         if status is None:
             raise FieldProblem("opCode", f"unknown SF opCode {op_code[:20]!r}")
-        try:
-            occurred = parse_time(trace.get("acceptTime"))
-        except ValueError as exc:
-            raise FieldProblem("acceptTime", str(exc)) from exc
+        occurred = field_value("acceptTime", parse_time, trace.get("acceptTime"))
         remark = text(trace.get("remark"))
         failure: FailureReason | None = None
         note: str | None = None
         if op_code in codes.FAILURE_CODES:
             stated = text(trace.get("failReason"))
-            failure = codes.failure_from_text(stated or remark)
+            failure = codes.FAILURES.reason(stated or remark) or FailureReason.OTHER
             note = remark or stated
             if reason_code := text(trace.get("reasonCode")):
                 note = f"{note}（reasonCode {reason_code}）" if note else f"reasonCode {reason_code}"
             if failure is FailureReason.REFUSED:
                 status = ParcelStatus.REFUSED
-        pickup = text(trace.get("pickupCode"))
-        if pickup is None and remark and (found := _PICKUP_CODE.search(remark)):
-            pickup = found.group(1)
-        signer = _SIGNER.search(remark) if remark else None
         return TrackingEvent(
             waybill_no=waybill.upper(),
             status=status,
@@ -231,25 +183,23 @@ class SfAdapter(Adapter):
             description=remark,
             site_no=text(trace.get("siteNo")),
             site_name=text(trace.get("siteName")),
-            site_type=_site_type(text(trace.get("siteType"))) or codes.SITE_TYPES.get(op_code),
+            site_type=declared_site_type(trace.get("siteType")) or codes.SITE_TYPES.get(op_code),
             city=text(trace.get("acceptAddress")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=pickup,
-            signer=signer.group(1) if signer else None,
+            pickup_code=text(trace.get("pickupCode")) or pickup_code_in(remark),
+            signer=signer_in(remark),
             event_id=text(trace.get("id")),
         )
 
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
-        op_code = codes.OUTBOUND.get(event.status)
-        if op_code is None:
-            raise CarrierPayloadError(f"SF has no route opCode for {event.status.value}", field="status")
+        op_code = self.outbound(codes.OUTBOUND, event, "route opCode")
         reason = event.failure_reason
         if event.status is ParcelStatus.REFUSED:  # a refusal is its own reason, whatever else was noted
             reason = FailureReason.REFUSED
         remark = event.description or ""
         if reason is not None:
-            remark = codes.FAILURE_TEXT[reason] + (f"：{event.failure_note}" if event.failure_note else "")
+            remark = codes.FAILURES.write(reason, event.failure_note)
         if event.signer:
             remark = f"{remark} 签收人：{event.signer}".strip()
         trace: dict[str, object] = {"id": event.event_id} if event.event_id else {}
@@ -266,7 +216,7 @@ class SfAdapter(Adapter):
             }
         )
         if reason is not None:
-            trace["failReason"] = codes.FAILURE_TEXT[reason]
+            trace["failReason"] = codes.FAILURES.write(reason)
         if event.pickup_code:
             trace["pickupCode"] = event.pickup_code
         return trace
@@ -319,9 +269,10 @@ def _recipient(record: dict[str, Any]) -> dict[str, Any]:
     raise FieldProblem("contactInfoList", "no recipient (contactType 2)")
 
 
-def _weight_kg(record: dict[str, Any]) -> Decimal:
+def _weight_kg(record: dict[str, Any]) -> Any:
+    """``totalWeight`` as given, or the weights of ``cargoDetails`` times their counts, summed (kg)."""
     if record.get("totalWeight") not in (None, ""):
-        return _decimal(record["totalWeight"], "totalWeight", "kg")
+        return record["totalWeight"]
     cargoes = record.get("cargoDetails")
     if not isinstance(cargoes, list) or not cargoes:
         raise FieldProblem("totalWeight", "required (kg), or cargoDetails with weight")
@@ -332,20 +283,11 @@ def _weight_kg(record: dict[str, Any]) -> Decimal:
             raise FieldProblem(where, "must be an object")
         if cargo.get("weight") in (None, ""):
             raise FieldProblem(f"{where}.weight", "required (kg)")
-        count = _decimal(cargo.get("count", 1), f"{where}.count", "pieces")
+        count = decimal_field(cargo.get("count", 1), f"{where}.count", unit="pieces")
         if count < 0 or count != count.to_integral_value():
             raise FieldProblem(f"{where}.count", "must be a whole number")
-        total += _decimal(cargo["weight"], f"{where}.weight", "kg") * count
+        total += decimal_field(cargo["weight"], f"{where}.weight", unit="kg") * count
     return total
-
-
-def _site_type(declared: str | None) -> SiteType | None:
-    if declared:
-        try:
-            return SiteType(declared)
-        except ValueError:
-            return None
-    return None
 
 
 ADAPTER = SfAdapter()

@@ -13,6 +13,7 @@ The opCode meanings are from the facts' table; where they were silent, the choic
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus, SiteType
 
 NAMESPACE = "opCode"
@@ -108,14 +109,4 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("预约", FailureReason.RESCHEDULED),
 )
 
-
-def failure_from_text(value: str | None) -> FailureReason:
-    """The failure reason a remark names: one of SF's texts first, then keywords; OTHER when none."""
-    if value:
-        for reason, phrase in FAILURE_TEXT.items():
-            if value.startswith(phrase):
-                return reason
-        for word, reason in FAILURE_KEYWORDS:
-            if word in value:
-                return reason
-    return FailureReason.OTHER
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from carriers.base import (
-    CarrierPayloadError,
     as_list,
     beijing,
     digest_matches,
+    failure_of,
+    form_field,
     is_form,
+    kg_to_grams,
     load_form,
     load_json,
     md5_base64,
+    mentions,
     parse_time,
+    pickup_code_in,
+    present,
+    received_digests,
+    receiver_address,
     text,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import Adapter, FieldProblem, field_value, object_field, parcel_list, record_object
 from carriers.sto import codes, schema
-from carriers.unified import MAX_MONEY_FEN, MAX_WEIGHT_G, FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.unified import HOLDING_REASONS, FailureReason, ParcelStatus, SiteType, TrackingEvent
 
-_PICKUP_CODE = re.compile(r"(?:取件码|取货码|提货码)[:：\s]*([A-Za-z0-9][A-Za-z0-9-]{0,19})")
 _ORG_TYPE = {
     SiteType.STATION: codes.ORG_TYPE_STATION,
     SiteType.LOCKER: codes.ORG_TYPE_STATION,
@@ -31,36 +37,6 @@ _ORG_TYPE = {
     SiteType.COUNTY_CENTER: "1",  # the county centre works as STO's contract-area site (承包区)
     SiteType.VEHICLE: "1",
 }
-
-
-def kg_to_grams(value: Any, field: str) -> int:
-    """A weight in kilograms (number or text) as whole grams; ``FieldProblem`` when it is not a weight."""
-    grams = _decimal(value, field, "must be a weight in kg") * 1000
-    if abs(grams) > MAX_WEIGHT_G * 1000:  # far out of range: keep the number small enough to round
-        raise FieldProblem(field, f"must be at most {MAX_WEIGHT_G // 1000} kg")
-    return int(grams.quantize(Decimal(1)))
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text) as exact fen; ``FieldProblem`` for more than two decimals."""
-    fen = _decimal(value, field, "must be an amount in yuan") * 100
-    if abs(fen) > MAX_MONEY_FEN * 100:
-        raise FieldProblem(field, "amount is out of range")
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return int(fen)
-
-
-def _decimal(value: Any, field: str, reason: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise FieldProblem(field, reason)
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise FieldProblem(field, reason) from exc
-    if not number.is_finite():
-        raise FieldProblem(field, reason)
-    return number
 
 
 class StoAdapter(Adapter):
@@ -72,57 +48,41 @@ class StoAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "waybills" in payload:
-                payload = payload["waybills"]
-            elif "waybillNo" in payload:
-                payload = [payload]
-            else:
-                raise CarrierPayloadError(
-                    'expected {"waybills": [...]}, an array of orders or one order', field="waybills"
-                )
-        return as_list(payload, where="waybills")
+        return parcel_list(
+            payload,
+            "waybills",
+            single=("waybillNo",),
+            expected='{"waybills": [...]}, an array of orders or one order',
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("order", "must be an object")
-        receiver = record.get("receiver")
-        if not isinstance(receiver, dict):
-            raise FieldProblem("receiver", "required object")
-        address = text(receiver.get("address")) or ""
-        region = "".join(
-            part
-            for key in ("province", "city", "area", "town")
-            if (part := text(receiver.get(key))) and part not in address
-        )
+        record = record_object(record, "order")
+        receiver = object_field(record, "receiver")
         unified: dict[str, Any] = {
             "waybill_no": text(record.get("waybillNo")) or "",
             "recipient": {
                 "name": text(receiver.get("name")) or "",
                 "phone": text(receiver.get("mobile")) or text(receiver.get("tel")) or "",
             },
-            "address": region + address,
+            "address": receiver_address(receiver, "address", ("province", "city", "area", "town")),
         }
         if record.get("weight") not in (None, ""):
-            unified["weight_g"] = kg_to_grams(record["weight"], "weight")
+            unified["weight_g"] = field_value("weight", kg_to_grams, record["weight"])
         pieces = record.get("goodsCount")
         if pieces not in (None, ""):
             unified["pieces"] = int(pieces) if isinstance(pieces, str) and pieces.isdigit() else pieces
         if big_word := text(record.get("bigWord")):
             unified["sort_hint"] = big_word
         if record.get("codValue") not in (None, ""):
-            unified["cod_fen"] = yuan_to_fen(record["codValue"], "codValue")
+            unified["cod_fen"] = field_value("codValue", yuan_to_fen, record["codValue"])
         if record.get("insuredValue") not in (None, ""):
-            unified["declared_value_fen"] = yuan_to_fen(record["insuredValue"], "insuredValue")
+            unified["declared_value_fen"] = field_value("insuredValue", yuan_to_fen, record["insuredValue"])
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
     def trace_records(self, raw: bytes, content_type: str) -> list[Any]:
         if is_form(content_type):
-            form = load_form(raw)
-            if "content" not in form:
-                raise CarrierPayloadError("form has no 'content' field", field="content")
-            payload = load_json(form["content"].encode("utf-8"))
+            payload = load_json(form_field(load_form(raw), "content").encode("utf-8"))
         else:
             payload = load_json(raw)
             if isinstance(payload, dict) and "content" in payload and "waybillNo" not in payload:
@@ -148,23 +108,17 @@ class StoAdapter(Adapter):
         status = codes.INBOUND.get(scan)
         if status is None:
             raise FieldProblem(prefix + "scanType", f"unknown STO scan type {scan[:40]!r}")
-        try:
-            occurred = parse_time(inner.get("opTime"))
-        except ValueError as exc:
-            raise FieldProblem(prefix + "opTime", str(exc)) from exc
+        occurred = field_value(prefix + "opTime", parse_time, inner.get("opTime"))
         memo = text(inner.get("memo"))
         signer = text(inner.get("signoffPeople"))
         failure: FailureReason | None = None
         note: str | None = None
         if scan == "问题件":
-            failure, note = read_failure(text(inner.get("issueName")) or memo)
-            if failure in codes.EXCEPTION_REASONS:
+            failure, note = codes.FAILURES.read(text(inner.get("issueName")) or memo)
+            if failure in HOLDING_REASONS:
                 status = ParcelStatus.EXCEPTION
-        if scan in codes.SIGNATURES and by_agent(memo, signer):
+        if scan in codes.SIGNATURES and mentions(codes.AGENT_MARKERS, memo, signer):
             status = ParcelStatus.DELIVERED_AGENT
-        pickup = text(inner.get("pickupCode"))
-        if pickup is None and memo and (match := _PICKUP_CODE.search(memo)):
-            pickup = match.group(1)
         return TrackingEvent(
             waybill_no=waybill.upper(),
             status=status,
@@ -178,7 +132,7 @@ class StoAdapter(Adapter):
             city=text(inner.get("opOrgCityName")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=pickup,
+            pickup_code=text(inner.get("pickupCode")) or pickup_code_in(memo),
             signer=signer,
             event_id=text(inner.get("outBizCode")),
         )
@@ -190,15 +144,15 @@ class StoAdapter(Adapter):
 
         Raises ``CarrierPayloadError`` for a status STO has no scan type for (``announced``, ``cancelled``).
         """
-        scan = codes.OUTBOUND.get(event.status)
-        if scan is None:
-            raise CarrierPayloadError(f"STO has no scan type for {event.status.value}", field="status")
+        scan = self.outbound(codes.OUTBOUND, event, "scan type")
         if event.status is ParcelStatus.AT_STATION and event.site_type is SiteType.LOCKER:
             scan = "柜机代收"
         elif event.status is ParcelStatus.DELIVERED_RECIPIENT and event.pickup_code:
             scan = "快件取出"
         memo = event.description or ""
-        if event.status is ParcelStatus.DELIVERED_AGENT and not by_agent(memo, event.signer):
+        if event.status is ParcelStatus.DELIVERED_AGENT and not mentions(
+            codes.AGENT_MARKERS, memo, event.signer
+        ):
             marker = codes.AGENT_MEMO.format(site=event.site_name or "代收点")
             memo = f"{memo}；{marker}" if memo else marker
         trace: dict[str, object] = {
@@ -211,13 +165,10 @@ class StoAdapter(Adapter):
             "opOrgCityName": event.city or "",
         }
         if scan == "问题件":
-            trace["issueName"] = failure_text(event)
-        if event.pickup_code:
-            trace["pickupCode"] = event.pickup_code
-        if event.signer:
-            trace["signoffPeople"] = event.signer
-        if event.event_id:
-            trace["outBizCode"] = event.event_id
+            trace["issueName"] = codes.FAILURES.write(failure_of(event), event.failure_note)
+        trace.update(
+            present(pickupCode=event.pickup_code, signoffPeople=event.signer, outBizCode=event.event_id)
+        )
         return {"waybillNo": event.waybill_no, "trace": trace}
 
     def verify_signature(
@@ -237,36 +188,8 @@ class StoAdapter(Adapter):
         content = fields.get("content", "")
         if not isinstance(given, str) or not isinstance(content, str):
             return False
-        # A digest sent without URL-encoding has lost its '+' to spaces on the way through the form decoder.
         expected = md5_base64(content, secret)
-        return digest_matches(expected, given) or digest_matches(expected, given.replace(" ", "+"))
-
-
-def failure_text(event: TrackingEvent) -> str:
-    """The ``issueName`` we write: the standard phrase of the reason, then the note after '：'."""
-    default = FailureReason.REFUSED if event.status is ParcelStatus.REFUSED else FailureReason.OTHER
-    phrase = codes.FAILURE_TEXT[event.failure_reason or default]
-    return f"{phrase}：{event.failure_note}" if event.failure_note else phrase
-
-
-def read_failure(reason_text: str | None) -> tuple[FailureReason, str | None]:
-    """A failure reason and note from STO's text: our phrases first, then keywords; OTHER otherwise."""
-    if not reason_text:
-        return FailureReason.OTHER, None
-    for reason, phrase in codes.FAILURE_TEXT.items():
-        if reason_text == phrase:
-            return reason, None
-        if reason_text.startswith(phrase + "："):
-            return reason, reason_text[len(phrase) + 1 :].strip() or None
-    for word, reason in codes.FAILURE_KEYWORDS:
-        if word in reason_text:
-            return reason, reason_text
-    return FailureReason.OTHER, reason_text
-
-
-def by_agent(memo: str | None, signer: str | None) -> bool:
-    """True when the memo or signer says someone signed for the recipient (代签收, 代收 …)."""
-    return any(marker in (memo or "") or marker in (signer or "") for marker in codes.AGENT_MARKERS)
+        return any(digest_matches(expected, digest) for digest in received_digests(given))
 
 
 def _site_type(scan: str, org_type: str | None) -> SiteType | None:

@@ -6,9 +6,10 @@ Where the facts are silent, the choices are ours and documented here:
 - 签收 is one name for every signature. A signature by someone standing in for the recipient is told
   apart by the words STO writes in ``memo`` or ``signoffPeople`` (代签收, 代收); we write those words when
   we render a ``delivered_agent`` event (see ``AGENT_MARKERS``).
-- 问题件 reads as ``exception`` when ``issueName`` names one of ``EXCEPTION_REASONS`` (wrong sort, out of
-  area, damaged, overdue at a station) and as ``failed_attempt`` otherwise; a refusal stays a failed
-  attempt with reason ``refused`` (as for ZTO). 改地址件 and the deprecated 留仓件 read as ``exception``.
+- 问题件 reads as ``exception`` when ``issueName`` names one of ``carriers.unified.HOLDING_REASONS``
+  (wrong sort, out of area, damaged, overdue at a station) and as ``failed_attempt`` otherwise; a
+  refusal stays a failed attempt with reason ``refused`` (as for ZTO). 改地址件 and the deprecated 留仓件
+  read as ``exception``.
 - 退回件 reads as ``returned`` (the parcel leaves our hands for the sender). 第三方代派 (a third party
   such as a shared-delivery centre delivers) reads as ``out_for_delivery``; 转邮/转同行 (handed to
   China Post or another carrier) as ``loaded``; the older 装袋 as ``sorted``.
@@ -18,6 +19,7 @@ Where the facts are silent, the choices are ours and documented here:
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "scanType"
@@ -73,16 +75,6 @@ ORG_TYPE_STATION = "3"
 AGENT_MARKERS = ("代签收", "代收", "代签")
 AGENT_MEMO = "已由{site}代签收"
 
-# Reasons that hold a parcel (an exception) rather than fail one delivery attempt.
-EXCEPTION_REASONS = frozenset(
-    {
-        FailureReason.WRONG_SORT,
-        FailureReason.OUT_OF_AREA,
-        FailureReason.DAMAGED,
-        FailureReason.OVERDUE_AT_STATION,
-    }
-)
-
 # Failure reasons as STO's 问题件 ``issueName`` words them; read back by prefix.
 FAILURE_TEXT: dict[FailureReason, str] = {
     FailureReason.REFUSED: "客户拒收",
@@ -114,3 +106,5 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("改期", FailureReason.RESCHEDULED),
     ("另约", FailureReason.RESCHEDULED),
 )
+
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
 from xml.etree import ElementTree
@@ -13,50 +12,29 @@ from carriers.base import (
     CarrierPayloadError,
     as_list,
     beijing,
+    declared_site_type,
     digest_matches,
+    failure_of,
+    form_field,
     is_form,
+    kg_to_grams,
     load_form,
     load_json,
     md5_base64,
+    mentions,
     parse_time,
+    pickup_code_in,
+    present,
+    received_digests,
     text,
+    with_region,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
-from carriers.unified import MAX_MONEY_FEN, MAX_WEIGHT_G, FailureReason, ParcelStatus, SiteType, TrackingEvent
+from carriers.common import Adapter, FieldProblem, field_value, parcel_list, record_object, verify_form
+from carriers.unified import HOLDING_REASONS, FailureReason, ParcelStatus, SiteType, TrackingEvent
 from carriers.yto import codes, schema
 
-_PICKUP_CODE = re.compile(r"(?:取件码|取货码|提货码)[:：\s]*([A-Za-z0-9][A-Za-z0-9-]{0,19})")
 _FAILURE_CODES = frozenset({"FAILED", "NOT_SEND"})
-
-
-def kg_to_grams(value: Any, field: str) -> int:
-    """A weight in kilograms (number or text) as whole grams; ``FieldProblem`` when it is not a weight."""
-    grams = _decimal(value, field, "must be a weight in kg") * 1000
-    if abs(grams) > MAX_WEIGHT_G * 1000:  # far out of range: keep the number small enough to round
-        raise FieldProblem(field, f"must be at most {MAX_WEIGHT_G // 1000} kg")
-    return int(grams.quantize(Decimal(1)))
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text) as exact fen; ``FieldProblem`` for more than two decimals."""
-    fen = _decimal(value, field, "must be an amount in yuan") * 100
-    if abs(fen) > MAX_MONEY_FEN * 100:
-        raise FieldProblem(field, "amount is out of range")
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return int(fen)
-
-
-def _decimal(value: Any, field: str, reason: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise FieldProblem(field, reason)
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise FieldProblem(field, reason) from exc
-    if not number.is_finite():
-        raise FieldProblem(field, reason)
-    return number
 
 
 class YtoAdapter(Adapter):
@@ -68,20 +46,15 @@ class YtoAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "waybills" in payload:
-                payload = payload["waybills"]
-            elif "mailNo" in payload or "logisticsNo" in payload:
-                payload = [payload]
-            else:
-                raise CarrierPayloadError(
-                    'expected {"waybills": [...]}, an array of orders or one order', field="waybills"
-                )
-        return as_list(payload, where="waybills")
+        return parcel_list(
+            payload,
+            "waybills",
+            single=("mailNo", "logisticsNo"),
+            expected='{"waybills": [...]}, an array of orders or one order',
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("order", "must be an object")
+        record = record_object(record, "order")
         legacy = record.get("receiver")
         old: dict[str, Any] = legacy if isinstance(legacy, dict) else {}
 
@@ -91,46 +64,39 @@ class YtoAdapter(Adapter):
                 value = value or text(old.get(key))
             return value
 
-        address = field("recipientAddress", "address") or ""
-        region = "".join(
-            part
-            for part in (
-                field("recipientProvinceName", "prov"),
-                field("recipientCityName", "city"),
-                field("recipientCountyName", "county"),
-            )
-            if part and part not in address
-        )
         unified: dict[str, Any] = {
             "waybill_no": text(record.get("mailNo")) or text(record.get("logisticsNo")) or "",
             "recipient": {
                 "name": field("recipientName", "name") or "",
                 "phone": field("recipientMobile", "mobile") or field("recipientPhone", "phone") or "",
             },
-            "address": region + address,
+            "address": with_region(
+                field("recipientAddress", "address"),
+                field("recipientProvinceName", "prov"),
+                field("recipientCityName", "city"),
+                field("recipientCountyName", "county"),
+            ),
         }
         if record.get("weight") not in (None, ""):
-            unified["weight_g"] = kg_to_grams(record["weight"], "weight")
+            unified["weight_g"] = field_value("weight", kg_to_grams, record["weight"])
         pieces = record.get("itemsNumber")
         if pieces not in (None, ""):
             unified["pieces"] = int(pieces) if isinstance(pieces, str) and pieces.isdigit() else pieces
         if sort_hint := text(record.get("shortAddress")):
             unified["sort_hint"] = sort_hint
         if record.get("agencyFund") not in (None, ""):
-            unified["cod_fen"] = yuan_to_fen(record["agencyFund"], "agencyFund")
+            unified["cod_fen"] = field_value("agencyFund", yuan_to_fen, record["agencyFund"])
         if record.get("insuranceValue") not in (None, ""):
-            unified["declared_value_fen"] = yuan_to_fen(record["insuranceValue"], "insuranceValue")
+            unified["declared_value_fen"] = field_value(
+                "insuranceValue", yuan_to_fen, record["insuranceValue"]
+            )
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
     def trace_records(self, raw: bytes, content_type: str) -> list[Any]:
         if is_form(content_type):
-            form = load_form(raw)
-            if "logistics_interface" not in form:
-                raise CarrierPayloadError(
-                    "form has no 'logistics_interface' field", field="logistics_interface"
-                )
-            return _records(_interface_text(form["logistics_interface"]), xml=False, nested=False)
+            interface = form_field(load_form(raw), "logistics_interface")
+            return _records(_interface_text(interface), xml=False, nested=False)
         try:
             body = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -155,23 +121,17 @@ class YtoAdapter(Adapter):
         status = codes.INBOUND.get(track_code)
         if status is None:
             raise FieldProblem("infoContent", f"unknown YTO track code {raw_code[:40]!r}")
-        try:
-            occurred = parse_time(trace.get("acceptTime"))
-        except ValueError as exc:
-            raise FieldProblem("acceptTime", str(exc)) from exc
+        occurred = field_value("acceptTime", parse_time, trace.get("acceptTime"))
         remark = text(trace.get("remark"))
         signer = text(trace.get("signedName")) or text(trace.get("name"))
         failure: FailureReason | None = None
         note: str | None = None
         if track_code in _FAILURE_CODES:
-            failure, note = read_failure(text(trace.get("failReason")) or remark)
-            if track_code == "FAILED" and failure in codes.EXCEPTION_REASONS:
+            failure, note = codes.FAILURES.read(text(trace.get("failReason")) or remark)
+            if track_code == "FAILED" and failure in HOLDING_REASONS:
                 status = ParcelStatus.EXCEPTION
-        if status is ParcelStatus.DELIVERED_RECIPIENT and by_agent(remark, signer):
+        if status is ParcelStatus.DELIVERED_RECIPIENT and mentions(codes.AGENT_MARKERS, remark, signer):
             status = ParcelStatus.DELIVERED_AGENT
-        pickup = text(trace.get("pickupCode"))
-        if pickup is None and remark and (match := _PICKUP_CODE.search(remark)):
-            pickup = match.group(1)
         return TrackingEvent(
             waybill_no=waybill.upper(),
             status=status,
@@ -185,7 +145,7 @@ class YtoAdapter(Adapter):
             city=text(trace.get("city")),
             failure_reason=failure,
             failure_note=note,
-            pickup_code=pickup,
+            pickup_code=text(trace.get("pickupCode")) or pickup_code_in(remark),
             signer=signer,
             event_id=text(trace.get("id")),
         )
@@ -197,11 +157,11 @@ class YtoAdapter(Adapter):
 
         Raises ``CarrierPayloadError`` for a status YTO has no track code for (``announced``).
         """
-        track_code = codes.OUTBOUND.get(event.status)
-        if track_code is None:
-            raise CarrierPayloadError(f"YTO has no track code for {event.status.value}", field="status")
+        track_code = self.outbound(codes.OUTBOUND, event, "track code")
         remark = event.description or ""
-        if event.status is ParcelStatus.DELIVERED_AGENT and not by_agent(remark, event.signer):
+        if event.status is ParcelStatus.DELIVERED_AGENT and not mentions(
+            codes.AGENT_MARKERS, remark, event.signer
+        ):
             marker = codes.AGENT_REMARK.format(site=event.site_name or "代收点")
             remark = f"{remark}；{marker}" if remark else marker
         trace: dict[str, object] = {
@@ -217,68 +177,29 @@ class YtoAdapter(Adapter):
             "city": event.city or "",
         }
         if track_code == "FAILED":
-            trace["failReason"] = failure_text(event)
-        if event.pickup_code:
-            trace["pickupCode"] = event.pickup_code
-        if event.signer:
-            trace["signedName"] = event.signer
-        if event.event_id:
-            trace["id"] = event.event_id
+            trace["failReason"] = codes.FAILURES.write(failure_of(event), event.failure_note)
+        trace.update(present(pickupCode=event.pickup_code, signedName=event.signer, id=event.event_id))
         return trace
 
     def verify_signature(
         self, raw: bytes, content_type: str, headers: Mapping[str, str], secret: str
     ) -> bool | None:
         """Whether ``data_digest`` is Base64(MD5(xml + partnerKey)); None for a body that is not a form."""
-        if not is_form(content_type):
-            return None
-        form = load_form(raw)
-        given = form.get("data_digest")
-        if given is None:
-            return False
-        interface = form.get("logistics_interface", "")
-        # A digest sent without URL-encoding has lost its '+' to spaces on the way through the form decoder.
-        digests = {given, given.replace(" ", "+"), unquote(given)}
-        return any(
-            digest_matches(md5_base64(signed, secret), digest)
-            for signed in {interface, _interface_text(interface)}
-            for digest in digests
-        )
 
+        def matches(form: dict[str, str], given: str) -> bool:
+            interface = form.get("logistics_interface", "")
+            return any(
+                digest_matches(md5_base64(signed, secret), digest)
+                for signed in {interface, _interface_text(interface)}
+                for digest in received_digests(given)
+            )
 
-def failure_text(event: TrackingEvent) -> str:
-    """The ``failReason`` we write: the standard phrase of the reason, then the note after '：'."""
-    default = FailureReason.REFUSED if event.status is ParcelStatus.REFUSED else FailureReason.OTHER
-    phrase = codes.FAILURE_TEXT[event.failure_reason or default]
-    return f"{phrase}：{event.failure_note}" if event.failure_note else phrase
-
-
-def read_failure(reason_text: str | None) -> tuple[FailureReason, str | None]:
-    """A failure reason and note from YTO's text: our phrases first, then keywords; OTHER otherwise."""
-    if not reason_text:
-        return FailureReason.OTHER, None
-    for reason, phrase in codes.FAILURE_TEXT.items():
-        if reason_text == phrase:
-            return reason, None
-        if reason_text.startswith(phrase + "："):
-            return reason, reason_text[len(phrase) + 1 :].strip() or None
-    for word, reason in codes.FAILURE_KEYWORDS:
-        if word in reason_text:
-            return reason, reason_text
-    return FailureReason.OTHER, reason_text
-
-
-def by_agent(remark: str | None, signer: str | None) -> bool:
-    """True when the remark or signer says someone signed for the recipient (代签收, 代收 …)."""
-    return any(marker in (remark or "") or marker in (signer or "") for marker in codes.AGENT_MARKERS)
+        return verify_form(raw, content_type, "data_digest", matches)
 
 
 def _site_type(track_code: str, declared: str | None) -> SiteType | None:
-    if declared:
-        try:
-            return SiteType(declared)
-        except ValueError:
-            pass
+    if site_type := declared_site_type(declared):
+        return site_type
     if track_code == "INBOUND":
         return SiteType.STATION
     if track_code in ("GOT", "ARRIVAL", "DEPARTURE", "AIRSEND", "AIRPICK"):

@@ -5,7 +5,7 @@ Where the facts are silent, the choices are ours and documented here:
   (驿站, 门卫, 家人 …) is told apart by the words YTO writes in ``remark`` or ``signedName`` (代签收, 代收);
   we write those words when we render a ``delivered_agent`` event (see ``AGENT_MARKERS``).
 - ``FAILED`` (签收失败) covers every failed or held parcel: it reads as ``exception`` when the reason is one
-  of ``EXCEPTION_REASONS`` (wrong sort, out of area, damaged, overdue at a station) and as
+  of ``carriers.unified.HOLDING_REASONS`` (wrong sort, out of area, damaged, overdue at a station) and as
   ``failed_attempt`` otherwise. A refusal stays a failed attempt with reason ``refused`` (as for ZTO).
 - ``NOT_SEND`` (揽收失败) is a failed pick-up attempt; ``FORWARDING`` is read as in transit (loaded);
   ``AIRSEND``/``AIRPICK`` as departure/arrival by air; ``TMS_RETURN`` as returned; ``WITHDRAW`` (取消) as
@@ -14,6 +14,7 @@ Where the facts are silent, the choices are ours and documented here:
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "infoContent"
@@ -59,16 +60,6 @@ OUTBOUND: dict[ParcelStatus, str] = {
 AGENT_MARKERS = ("代签收", "代收", "代签")
 AGENT_REMARK = "已由{site}代签收"
 
-# Reasons that hold a parcel (an exception) rather than fail one delivery attempt.
-EXCEPTION_REASONS = frozenset(
-    {
-        FailureReason.WRONG_SORT,
-        FailureReason.OUT_OF_AREA,
-        FailureReason.DAMAGED,
-        FailureReason.OVERDUE_AT_STATION,
-    }
-)
-
 # Failure reasons as we write them in ``failReason``; read back by prefix.
 FAILURE_TEXT: dict[FailureReason, str] = {
     FailureReason.REFUSED: "收件人拒收",
@@ -101,3 +92,5 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("改期", FailureReason.RESCHEDULED),
     ("另约", FailureReason.RESCHEDULED),
 )
+
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from carriers.base import (
-    CarrierPayloadError,
     as_list,
     beijing,
+    declared_site_type,
     digest_matches,
+    kg_to_grams,
     load_json,
+    mentions,
     parse_time,
+    present,
+    receiver_address,
     text,
+    yuan_to_fen,
 )
-from carriers.common import Adapter, FieldProblem
+from carriers.common import Adapter, FieldProblem, field_value, object_field, parcel_list, record_object
 from carriers.unified import (
     FailureReason,
     ParcelStatus,
@@ -38,43 +42,6 @@ _SITE_WORDS: tuple[tuple[str, SiteType], ...] = (
     ("网点", SiteType.HUB),
 )
 
-_CLAMP = Decimal(10**9)  # kg or yuan: far beyond any parcel, small enough to stay exact
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A finite decimal from a JSON number or numeric text; None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def kg_to_grams(value: Any, field: str) -> int:
-    """A weight in kilograms (number or text) as whole grams, rounded half up.
-
-    Absurd values are clamped far outside the parcel limits, so the unified validation reports them
-    together with the record's other problems. Raises ``FieldProblem`` for a value that is not a number.
-    """
-    kg = _decimal(value)
-    if kg is None:
-        raise FieldProblem(field, "must be a weight in kg")
-    kg = max(min(kg, _CLAMP), -_CLAMP)
-    return int((kg * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def yuan_to_fen(value: Any, field: str) -> int:
-    """An amount in yuan (number or text, at most two decimals) as fen; clamped like ``kg_to_grams``."""
-    yuan = _decimal(value)
-    if yuan is None:
-        raise FieldProblem(field, "must be an amount in yuan")
-    fen = max(min(yuan, _CLAMP), -_CLAMP) * 100
-    if fen != fen.to_integral_value():
-        raise FieldProblem(field, "must be an amount in yuan with at most two decimals")
-    return int(fen)
-
 
 class YundaAdapter(Adapter):
     code = "yunda"
@@ -85,42 +52,30 @@ class YundaAdapter(Adapter):
 
     # ---- parcels ---------------------------------------------------------------------------------------
     def parcel_records(self, payload: Any) -> list[Any]:
-        if isinstance(payload, dict):
-            if "orders" in payload:
-                payload = payload["orders"]
-            elif "mailno" not in payload:
-                raise CarrierPayloadError('expected {"orders": [...]} or an array of orders', field="orders")
-        return as_list(payload, where="orders")
+        return parcel_list(
+            payload, "orders", single=("mailno",), expected='{"orders": [...]} or an array of orders'
+        )
 
     def to_unified(self, record: Any) -> dict[str, Any]:
-        if not isinstance(record, dict):
-            raise FieldProblem("order", "must be an object")
-        receiver = record.get("receiver")
-        if not isinstance(receiver, dict):
-            raise FieldProblem("receiver", "required object")
-        address = text(receiver.get("address")) or ""
-        region = "".join(
-            part
-            for key in ("province", "city", "county")
-            if (part := text(receiver.get(key))) and part not in address
-        )
+        record = record_object(record, "order")
+        receiver = object_field(record, "receiver")
         unified: dict[str, Any] = {
             "waybill_no": text(record.get("mailno")) or "",
             "recipient": {
                 "name": text(receiver.get("name")) or "",
                 "phone": text(receiver.get("mobile")) or text(receiver.get("phone")) or "",
             },
-            "address": region + address,
+            "address": receiver_address(receiver, "address", ("province", "city", "county")),
         }
         if record.get("weight") in (None, ""):
             raise FieldProblem("weight", "required (kg)")
-        unified["weight_g"] = kg_to_grams(record["weight"], "weight")
+        unified["weight_g"] = field_value("weight", kg_to_grams, record["weight"])
         if position := text(record.get("position")):
             unified["sort_hint"] = position
         if record.get("collection_value") not in (None, ""):
-            unified["cod_fen"] = yuan_to_fen(record["collection_value"], "collection_value")
+            unified["cod_fen"] = field_value("collection_value", yuan_to_fen, record["collection_value"])
         if record.get("value") not in (None, ""):
-            unified["declared_value_fen"] = yuan_to_fen(record["value"], "value")
+            unified["declared_value_fen"] = field_value("value", yuan_to_fen, record["value"])
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
@@ -163,10 +118,7 @@ class YundaAdapter(Adapter):
         status = codes.INBOUND.get(code)
         if status is None:
             raise FieldProblem(field, f"unknown Yunda action {action!r}")
-        try:
-            occurred = parse_time(trace.get("time"))
-        except ValueError as exc:
-            raise FieldProblem("time", str(exc)) from exc
+        occurred = field_value("time", parse_time, trace.get("time"))
         description = text(trace.get("description")) or text(trace.get("remark"))
         reason_text = text(trace.get("reason"))
         signer = text(trace.get("signer"))
@@ -174,7 +126,7 @@ class YundaAdapter(Adapter):
             status = ParcelStatus.DELIVERED_AGENT
         failure = None
         if code in codes.WITH_REASON:
-            failure = codes.failure_from_text(reason_text, description)
+            failure = codes.FAILURES.reason(reason_text, description) or FailureReason.OTHER
             if status is ParcelStatus.REFUSED:
                 failure = FailureReason.REFUSED
         return TrackingEvent(
@@ -198,9 +150,7 @@ class YundaAdapter(Adapter):
     def render_event(self, event: TrackingEvent) -> dict[str, object]:
         """Our event as one Yunda step carrying its ``mailno`` (schema.py); raises ``CarrierPayloadError``
         for a status Yunda has no action for (announced, cancelled)."""
-        action = codes.OUTBOUND.get(event.status)
-        if action is None:
-            raise CarrierPayloadError(f"Yunda has no trace action for {event.status.value}", field="status")
+        action = self.outbound(codes.OUTBOUND, event, "trace action")
         step: dict[str, object] = {
             "mailno": event.waybill_no,
             "action": action,
@@ -212,17 +162,11 @@ class YundaAdapter(Adapter):
             "station_type": (event.site_type or SiteType.OTHER).value,
         }
         if event.failure_reason is not None:
-            note = event.failure_note
-            step["reason"] = codes.FAILURE_TEXT[event.failure_reason] + (f"：{note}" if note else "")
+            step["reason"] = codes.FAILURES.write(event.failure_reason, event.failure_note)
         if action == "SIGNED":
             agent = event.status is ParcelStatus.DELIVERED_AGENT
             step["signer_type"] = codes.SIGNER_AGENT if agent else codes.SIGNER_RECIPIENT
-        if event.signer:
-            step["signer"] = event.signer
-        if event.pickup_code:
-            step["pickup_code"] = event.pickup_code
-        if event.event_id:
-            step["step_id"] = event.event_id
+        step.update(present(signer=event.signer, pickup_code=event.pickup_code, step_id=event.event_id))
         return step
 
     def verify_signature(
@@ -240,17 +184,15 @@ def _signed_by_agent(trace: dict[str, Any], signer: str | None) -> bool:
     kind = text(trace.get("signer_type"))
     if kind is not None:
         return kind.lower() == codes.SIGNER_AGENT
-    return signer is not None and any(word in signer for word in codes.AGENT_MARKERS)
+    return mentions(codes.AGENT_MARKERS, signer)
 
 
 def _site_type(declared: str | None, action: str) -> SiteType | None:
-    if declared:
-        try:
-            return SiteType(declared.lower())
-        except ValueError:
-            for word, kind in _SITE_WORDS:
-                if word in declared:
-                    return kind
+    if site_type := declared_site_type(declared):
+        return site_type
+    for word, kind in _SITE_WORDS:
+        if declared and word in declared:
+            return kind
     if action in ("INBOUND", "OUTBOUND"):
         return SiteType.STATION
     if action in ("ARRIVAL", "DEPARTURE"):

@@ -19,6 +19,7 @@ The facts give the vocabulary but not what each code means for a parcel; these c
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "action"
@@ -100,19 +101,4 @@ FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
     ("地址", FailureReason.ADDRESS_NOT_FOUND),
 )
 
-
-def failure_from_text(*texts: str | None) -> FailureReason:
-    """The failure reason a ``reason`` or description text names; ``OTHER`` when none is recognised."""
-    for value in texts:
-        if not value:
-            continue
-        for reason, phrase in FAILURE_TEXT.items():
-            if value.startswith(phrase):
-                return reason
-    for value in texts:
-        if not value:
-            continue
-        for word, reason in FAILURE_KEYWORDS:
-            if word in value:
-                return reason
-    return FailureReason.OTHER
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from carriers.base import FailureTexts
 from carriers.unified import FailureReason, ParcelStatus
 
 NAMESPACE = "action"
@@ -67,3 +68,15 @@ FAILURE_TEXT: dict[FailureReason, str] = {
     FailureReason.RESCHEDULED: "客户要求改期派送",
     FailureReason.OTHER: "其他原因",
 }
+
+# Keywords for free-text problem descriptions, in the order they are tried.
+FAILURE_KEYWORDS: tuple[tuple[str, FailureReason], ...] = (
+    ("拒", FailureReason.REFUSED),
+    ("地址", FailureReason.ADDRESS_NOT_FOUND),
+    ("无人", FailureReason.NOBODY_HOME),
+    ("电话", FailureReason.UNREACHABLE),
+    ("破损", FailureReason.DAMAGED),
+    ("超区", FailureReason.OUT_OF_AREA),
+)
+
+FAILURES = FailureTexts(FAILURE_TEXT, FAILURE_KEYWORDS)

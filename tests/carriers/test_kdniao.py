@@ -10,8 +10,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from carriers import registry
-from carriers.base import CarrierPayloadError
-from carriers.kdniao.adapter import data_sign
+from carriers.base import CarrierPayloadError, md5_hex_base64
 from carriers.unified import FailureReason, ParcelStatus, TrackingEvent
 
 GOLDEN = Path(__file__).parent / "golden" / "kdniao"
@@ -29,7 +28,7 @@ def test_parcels_are_refused() -> None:
 
 def test_data_sign_known_vector() -> None:
     """DataSign of '{"a":1}' with AppKey 'test-secret' (md5sum | base64 by hand) is Base64 of the hex."""
-    assert data_sign('{"a":1}', "test-secret") == HEX_FORM
+    assert md5_hex_base64('{"a":1}', "test-secret") == HEX_FORM
 
 
 @pytest.mark.parametrize(

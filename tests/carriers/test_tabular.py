@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+import zipfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -100,8 +102,6 @@ def test_damaged_xlsx_only_raises_payload_errors(data: st.DataObject) -> None:
 
 def test_zip_that_is_not_a_workbook_is_refused() -> None:
     """A zip without a worksheet is named as such."""
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "hi")
@@ -132,3 +132,62 @@ def test_exports_escape_formulas(value: object, escaped: str) -> None:
 def test_formula_like_values_are_recognised(value: str) -> None:
     """Values a spreadsheet would run are flagged for refusal on import."""
     assert looks_like_formula(value)
+
+
+def test_formula_cells_read_as_their_formula_and_are_refused() -> None:
+    """An openpyxl formula cell reads as '=' + its formula, and the manifest refuses it."""
+    data = _xlsx([ROWS[0], ["73123456789001", '=HYPERLINK("http://x.example","张三")', *ROWS[1][2:]]])
+    assert list(read_rows(data))[1][1] == '=HYPERLINK("http://x.example","张三")'
+    result = _reader().parse(data, "")
+    assert result.parcels == ()
+    assert [(i.field, i.reason) for i in result.issues] == [
+        ("收件人", "looks like a spreadsheet formula; refused")
+    ]
+
+
+def _with_cached_value(data: bytes, cell: str, cached: str) -> bytes:
+    """The workbook with ``cell``'s formula given a cached string result, as Excel saves one."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                head, _, rest = content.decode().partition(f'<c r="{cell}"')
+                attributes, _, rest = rest.partition(">")
+                formula, _, rest = rest.partition("</c>")
+                formula = re.sub(r"<v\s*/>|<v>[^<]*</v>", "", formula)  # openpyxl writes an empty <v />
+                assert formula.startswith("<f>"), "expected a formula cell"
+                content = (
+                    f'{head}<c r="{cell}"{attributes} t="str">{formula}<v>{cached}</v></c>{rest}'.encode()
+                )
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+def test_a_formula_is_read_instead_of_its_harmless_cached_value() -> None:
+    """A formula cell whose cached result looks like a name still reads as the formula."""
+    data = _with_cached_value(_xlsx([ROWS[0], ["73123456789001", "=1+1", *ROWS[1][2:]]]), "B2", "张三")
+    assert list(read_rows(data))[1][1] == "=1+1"
+    assert [i.reason for i in _reader().parse(data, "").issues] == [
+        "looks like a spreadsheet formula; refused"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("重量(kg)", "1e30", "1E+30 kg is over the 500 kg limit for a parcel"),
+        ("重量(kg)", "1e999", "1E+999 kg is over the 500 kg limit for a parcel"),
+        ("重量(kg)", "600.5", "600.5 kg is over the 500 kg limit for a parcel"),
+        ("代收货款", "1e999999", "amount is out of range"),
+        ("件数", "1e999999999", "pieces value is out of range"),
+    ],
+)
+def test_absurd_numbers_in_a_manifest_are_row_issues(column: str, value: str, reason: str) -> None:
+    """Regression: '1e30' kg raised decimal.InvalidOperation and '1e999999' yuan decimal.Overflow."""
+    header = [*ROWS[0][:4], "重量(kg)", "代收货款", "件数"]
+    row = [*ROWS[1], "1", "1"]
+    row[header.index(column)] = value
+    result = _reader().parse("\n".join(",".join(r) for r in (header, row)).encode(), "text/csv")
+    assert [(i.field, i.reason) for i in result.issues] == [(column, reason)]

@@ -35,6 +35,12 @@ def _fields(exc: ValidationError) -> set[str]:
         ("17012345678转1234", "17012345678-1234"),  # virtual number with extension
         ("0415-5123456", "0415-5123456"),  # landline with area code
         ("(0415)5123456", "04155123456"),
+        ("138-0000-0013", "13800000013"),  # a mobile written in its groups
+        ("138 0000 0013", "13800000013"),
+        ("+86 138-0000-0013", "13800000013"),
+        ("17012345678-1234", "17012345678-1234"),  # the hyphen before an extension stays
+        ("170-1234-5678-1234", "17012345678-1234"),
+        ("170 1234 5678转1234", "17012345678-1234"),
     ],
 )
 def test_phone_forms_normalise(raw: str, expected: str) -> None:
@@ -43,7 +49,18 @@ def test_phone_forms_normalise(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["12345", "23812345678", "1381234567", "phone", "138123456789", "+1 415 555 0100"]
+    "raw",
+    [
+        "12345",
+        "23812345678",
+        "1381234567",
+        "phone",
+        "138123456789",
+        "+1 415 555 0100",
+        "1380-000-0013",  # not the 3-4-4 groups
+        "138--0000-0013",
+        "17012345678-1234567",  # extension too long
+    ],
 )
 def test_wrong_phone_shapes_are_refused(raw: str) -> None:
     """Numbers of the wrong shape raise ValueError naming the accepted shapes."""

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carriers.base import CarrierPayloadError, ParseResult
+from carriers.base import CarrierPayloadError, ParseResult, kg_to_grams
 from carriers.unified import FailureReason, ParcelStatus, SiteType, TrackingEvent
 from carriers.yunda import codes, schema
-from carriers.yunda.adapter import ADAPTER, kg_to_grams
+from carriers.yunda.adapter import ADAPTER
 from tests.carriers.golden import GOLDEN
 
 WAYBILL = "312345678901234"
@@ -108,8 +108,8 @@ def test_statuses_without_a_yunda_action_are_refused() -> None:
 
 def test_weights_round_half_up_and_absurd_numbers_are_issues() -> None:
     """kg -> g rounds half up; huge or tiny exponents become per-record issues, never exceptions."""
-    assert kg_to_grams("1.2345", "weight") == 1235
-    assert kg_to_grams(0.5, "weight") == 500
+    assert kg_to_grams("1.2345") == 1235
+    assert kg_to_grams(0.5) == 500
     orders = [
         {
             "mailno": "31234567890124" + str(i),
