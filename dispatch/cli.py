@@ -6,13 +6,17 @@ import json
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from carriers.unified import Brand
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
+from dispatch.models.operator import UserRole
+
+if TYPE_CHECKING:
+    from dispatch.matching.gazetteer import Gazetteer
 
 app = typer.Typer(help="gongpei: dispatch backend for county shared delivery.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -20,11 +24,17 @@ operator_app = typer.Typer(help="Operators (county shared-delivery companies).",
 carrier_app = typer.Typer(help="Carrier accounts and their API keys.", no_args_is_help=True)
 idem_app = typer.Typer(help="Idempotency-key housekeeping.", no_args_is_help=True)
 parcels_app = typer.Typer(help="Parcels: manifest imports.", no_args_is_help=True)
+desk_app = typer.Typer(help="Dispatch-desk users and their API keys.", no_args_is_help=True)
+gazetteer_app = typer.Typer(help="The NBS division tables in the database.", no_args_is_help=True)
+seed_app = typer.Typer(help="Starting data for an operator.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(idem_app, name="idempotency")
 app.add_typer(parcels_app, name="parcels")
+app.add_typer(desk_app, name="desk-user")
+app.add_typer(gazetteer_app, name="gazetteer")
+app.add_typer(seed_app, name="seed")
 
 
 @app.callback()
@@ -259,6 +269,162 @@ def match(
     matcher = matcher_for(str(gazetteer_dir))
     for line in match_lines(matcher, sys.stdin, county=county):
         sys.stdout.write(line + "\n")
+
+
+@desk_app.command("create")
+def desk_user_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    username: Annotated[str, typer.Option(help="Login name, unique in the operator.")],
+    role: Annotated[UserRole, typer.Option(help="admin or dispatcher.")] = UserRole.DISPATCHER,
+    display_name: Annotated[str | None, typer.Option(help="Name shown on the desk.")] = None,
+) -> None:
+    """Create a desk user; prints its id and desk API key (shown this once)."""
+    from dispatch.accounts import service
+    from dispatch.errors import DispatchError
+
+    operator_id = _uuid(operator, "operator")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            user, key = service.create_desk_user(
+                session,
+                operator_id=operator_id,
+                username=username,
+                role=role,
+                display_name=display_name,
+            )
+            out = {
+                "user_id": str(user.id),
+                "operator_id": str(operator_id),
+                "username": user.username,
+                "role": user.role.value,
+                "api_key": key.api_key,
+                "api_key_prefix": key.prefix,
+            }
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field", "operator"))
+    _emit(out)
+
+
+@desk_app.command("issue-key")
+def desk_user_issue_key(user: Annotated[str, typer.Option(help="Desk user id.")]) -> None:
+    """Issue another desk API key for a user (for rotation); prints it once."""
+    from dispatch.accounts import service
+    from dispatch.errors import NotFound
+
+    user_id = _uuid(user, "user")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            key = service.issue_desk_key(session, user_id=user_id)
+            out = {"user_id": str(user_id), "key_id": str(key.key_id), "api_key": key.api_key}
+    except NotFound as exc:
+        _fail(exc.detail, field="user")
+    _emit(out)
+
+
+@desk_app.command("revoke-key")
+def desk_user_revoke_key(key_id: Annotated[str, typer.Option("--key-id", help="Desk API key id.")]) -> None:
+    """Revoke a desk API key; refused from the next request on."""
+    from dispatch.accounts import service
+    from dispatch.errors import NotFound
+
+    kid = _uuid(key_id, "key_id")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            service.revoke_desk_key(session, key_id=kid)
+    except NotFound as exc:
+        _fail(exc.detail, field="key_id")
+    _emit({"key_id": str(kid), "revoked": True})
+
+
+def _load_gazetteer(directory: Path) -> Gazetteer:
+    from dispatch.matching.gazetteer import load_dir
+
+    try:
+        return load_dir(directory)
+    except FileNotFoundError as exc:
+        _fail(str(exc), field="gazetteer")
+        raise  # unreachable; _fail exits
+
+
+def _import_with_progress(
+    database: Database, gazetteer: Gazetteer, source_year: int | None
+) -> dict[str, int]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from dispatch.divisions import service as divisions
+
+    with (
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as bar,
+        database.session_scope() as session,
+    ):
+        task = bar.add_task(f"importing {gazetteer.source}", total=len(gazetteer))
+        counts = divisions.import_gazetteer(
+            session,
+            gazetteer,
+            source_year=source_year,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    return counts.as_dict()
+
+
+@gazetteer_app.command("import")
+def gazetteer_import(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="NBS tables (counties/townships/villages.csv); default: settings.gazetteer_dir."),
+    ] = None,
+    source_year: Annotated[int | None, typer.Option(help="The data's vintage, e.g. 2023.")] = None,
+) -> None:
+    """Upsert the division tables by code; prints {inserted, updated, retired, unchanged}.
+
+    Re-importing the same tables changes nothing; codes a newer import lacks stay, flagged retired.
+    """
+    settings = get_settings()
+    gazetteer = _load_gazetteer(directory or settings.gazetteer_dir)
+    _emit(_import_with_progress(_database(settings), gazetteer, source_year))
+
+
+@seed_app.command("stations")
+def seed_stations(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    gazetteer: Annotated[
+        Path | None,
+        typer.Option(help="NBS tables to import first; without it they are imported only if missing."),
+    ] = None,
+) -> None:
+    """One village station per village committee of the operator's county; prints {created, existing}.
+
+    Idempotent: a village some station of the operator already covers gets no new station.
+    """
+    from dispatch.accounts import service as accounts
+    from dispatch.divisions import service as divisions
+    from dispatch.errors import DispatchError
+    from dispatch.stations import service as stations
+
+    operator_id = _uuid(operator, "operator")
+    settings = get_settings()
+    database = _database(settings)
+    try:
+        with database.session_scope() as session:
+            county = accounts.get_operator(session, operator_id=operator_id).county_code
+            known = bool(divisions.county_villages(session, county_code=county, kind=None))
+    except DispatchError as exc:
+        _fail(exc.detail, field="operator")
+    if gazetteer is not None or not known:
+        _import_with_progress(database, _load_gazetteer(gazetteer or settings.gazetteer_dir), None)
+    with database.session_scope() as session:
+        result = stations.seed_village_stations(session, operator_id=operator_id)
+    _emit(result.model_dump())
 
 
 def _ensure_embedded_schema(settings: Settings) -> None:

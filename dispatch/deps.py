@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from dispatch.accounts.service import CarrierContext, authenticate
+from dispatch.accounts.service import CarrierContext, DeskContext, authenticate, authenticate_desk
 from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.errors import ClientDisconnected, MalformedBody, Unauthorized, ValidationFailed
@@ -59,6 +59,25 @@ def current_carrier(
 
 
 CurrentCarrier = Annotated[CarrierContext, Depends(current_carrier)]
+
+_desk_bearer = HTTPBearer(
+    auto_error=False, scheme_name="DeskKey", description="A dispatch-desk user's API key (gpd_…)."
+)
+
+
+def current_dispatcher(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_desk_bearer)],
+) -> DeskContext:
+    """The desk user calling; a carrier's key gets the same 401 as an unknown one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized()
+    database = get_database(request)
+    with database.sessionmaker() as session:
+        return authenticate_desk(session, api_key=credentials.credentials)
+
+
+CurrentDispatcher = Annotated[DeskContext, Depends(current_dispatcher)]
 
 
 def idempotency_key(

@@ -30,6 +30,7 @@ from dispatch.imports import router as imports_router
 from dispatch.inbound import router as inbound_router
 from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging, log
 from dispatch.parcels import router as parcels_router
+from dispatch.stations import router as stations_router
 
 PROBLEM_JSON = "application/problem+json"
 # Transient conflicts between concurrent transactions: the client should simply retry.
@@ -70,7 +71,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _problem_response(request, error)
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
-        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        orig = getattr(exc, "orig", None)
+        sqlstate = getattr(orig, "sqlstate", None)
+        if sqlstate in ("22021", "22P05") or "NUL (0x00)" in str(orig):
+            # Text PostgreSQL cannot store (a NUL character): the input's fault, not the server's.
+            return _problem_response(
+                request,
+                ValidationFailed(
+                    "Text contains a character that cannot be stored (NUL).",
+                    errors=[{"field": "body", "reason": "contains a NUL character"}],
+                ),
+            )
         if sqlstate in _RETRYABLE_SQLSTATES:
             log.warning("transaction_conflict", sqlstate=sqlstate)
             return _problem_response(
@@ -168,7 +179,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         title="gongpei",
         version="0.1.0",
         description="Dispatch backend for a county shared-delivery company (共配中心). "
-        "Carriers post parcels and read their own; errors are RFC 9457 problem+json.",
+        "Carriers post parcels and read their own; the dispatch desk manages stations. "
+        "Errors are RFC 9457 problem+json.",
         lifespan=lifespan,
         dependencies=[Depends(check_query_params)],
     )
@@ -178,6 +190,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(parcels_router.router)
     app.include_router(inbound_router.router)
     app.include_router(imports_router.router)
+    app.include_router(stations_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

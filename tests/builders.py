@@ -1,4 +1,4 @@
-"""Small typed builders for tests: tenants and parcel records."""
+"""Small typed builders for tests: tenants (carrier side), desk users and parcel records."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from carriers.unified import Brand
 from dispatch.accounts import service as accounts
+from dispatch.models import UserRole
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,37 @@ def make_tenant(
         brand=brand,
         signing_secret=carrier.signing_secret,
     )
+
+
+@dataclass(frozen=True)
+class DeskUser:
+    operator_id: uuid.UUID
+    user_id: uuid.UUID
+    api_key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def make_desk_user(
+    session: Session,
+    *,
+    operator_id: uuid.UUID | None = None,
+    county_code: str = "210624",
+    role: UserRole = UserRole.DISPATCHER,
+    timezone: str = "Asia/Shanghai",
+) -> DeskUser:
+    """A dispatch-desk user with its desk API key, in a new operator of ``county_code`` unless given."""
+    if operator_id is None:
+        operator_id = accounts.create_operator(
+            session, name=f"县共配 {uuid.uuid4().hex[:6]}", county_code=county_code, timezone=timezone
+        ).id
+    user, key = accounts.create_desk_user(
+        session, operator_id=operator_id, username=f"desk-{uuid.uuid4().hex[:8]}", role=role
+    )
+    session.flush()
+    return DeskUser(operator_id=operator_id, user_id=user.id, api_key=key.api_key)
 
 
 def waybill(rng: random.Random | None = None) -> str:

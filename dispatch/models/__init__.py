@@ -1,18 +1,22 @@
 """Every ORM table; importing this package registers them all on ``Base.metadata``."""
 
 from dispatch.models.carrier import ApiKey, CarrierAccount
+from dispatch.models.division import Division, DivisionLevel
 from dispatch.models.file_import import FileImport, ImportStatus
 from dispatch.models.fleet import Driver, Vehicle
 from dispatch.models.idempotency import IdempotencyRecord
-from dispatch.models.operator import DispatcherUser, Operator
+from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
-from dispatch.models.station import Station, StationKind
+from dispatch.models.station import Station, StationCoverage, StationKind
 
 __all__ = [
     "ApiKey",
     "CarrierAccount",
+    "DeskApiKey",
     "DispatcherUser",
+    "Division",
+    "DivisionLevel",
     "Driver",
     "EventKind",
     "FileImport",
@@ -23,6 +27,8 @@ __all__ = [
     "Parcel",
     "ParcelEvent",
     "Station",
+    "StationCoverage",
     "StationKind",
+    "UserRole",
     "Vehicle",
 ]

@@ -1,4 +1,4 @@
-"""The operator (a county shared-delivery company) and the dispatch desk's users."""
+"""The operator (a county shared-delivery company), the dispatch desk's users and their API keys."""
 
 from __future__ import annotations
 
@@ -39,3 +39,22 @@ class DispatcherUser(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeskApiKey(Base):
+    """A dispatcher's API key, kept only as its SHA-256 digest; ``prefix`` is the visible start (``gpd_…``).
+
+    A table of its own, apart from carriers' ``api_key``: a key can only ever name one kind of principal.
+    """
+
+    __tablename__ = "desk_api_key"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("dispatcher_user.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 
 from carriers.unified import ParcelStatus
 from dispatch.deps import CurrentCarrier, IdempotencyKey, JsonBody, SessionDep, SettingsDep
@@ -16,6 +18,16 @@ from dispatch.parcels import service
 from dispatch.parcels.schemas import EventList, IngestResponse, ParcelBatchIn, ParcelOut, ParcelPage
 
 router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
+
+
+def _iso_only(value: object) -> object:
+    # pydantic also reads bare numbers as Unix times; the API promises ISO 8601 only.
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-30T08:00:00+08:00")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -97,7 +109,7 @@ def list_parcels(
     settings: SettingsDep,
     status: ParcelStatus | None = None,
     updated_since: Annotated[
-        datetime | None, Query(description="ISO 8601; without an offset, the operator's time zone.")
+        IsoDateTime | None, Query(description="ISO 8601; without an offset, the operator's time zone.")
     ] = None,
     cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     limit: Annotated[

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dispatch.db import Database, make_engine
+from dispatch.deps import SessionDep
 from dispatch.main import create_app
 from tests.builders import batch, idem, make_tenant, record
 from tests.conftest import settings_for
@@ -84,3 +87,18 @@ def test_logs_are_json_with_request_id_and_no_recipient_data(
     assert any(line["request_id"] == "req-log-1" and line["status"] == 200 for line in request_lines)
     for secret in ("18612345678", "孙悟空", rec["address"], tenant.api_key):
         assert secret not in err
+
+
+def test_nul_character_reaching_the_database_is_422_not_5xx(client: TestClient, db_session: Session) -> None:
+    """Text PostgreSQL cannot store is the client's error, answered as a 422 problem."""
+    router = APIRouter()
+
+    @router.post("/test-nul")
+    def store_nul(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT CAST(:value AS text)"), {"value": "a\x00b"})
+        return {"status": "stored"}
+
+    client.app.include_router(router)  # type: ignore[attr-defined]
+    resp = client.post("/test-nul")
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["reason"] == "contains a NUL character"

@@ -275,3 +275,13 @@ def test_response_has_no_recipient_data(client: TestClient, db_session: Session)
     assert "15012345678" not in text
     assert "赵铁柱" not in text
     assert rec["address"] not in text
+
+
+def test_updated_since_takes_iso_8601_only(client: TestClient, db_session: Session) -> None:
+    """A bare number is not read as a Unix time: updated_since must be ISO 8601."""
+    tenant = make_tenant(db_session)
+    resp = client.get("/v1/parcels", params={"updated_since": "1926719065"}, headers=tenant.auth)
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "query.updated_since"
+    ok = client.get("/v1/parcels", params={"updated_since": "2026-11-30T08:00:00+08:00"}, headers=tenant.auth)
+    assert ok.status_code == 200
