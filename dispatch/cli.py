@@ -27,6 +27,7 @@ parcels_app = typer.Typer(help="Parcels: manifest imports.", no_args_is_help=Tru
 desk_app = typer.Typer(help="Dispatch-desk users and their API keys.", no_args_is_help=True)
 gazetteer_app = typer.Typer(help="The NBS division tables in the database.", no_args_is_help=True)
 seed_app = typer.Typer(help="Starting data for an operator.", no_args_is_help=True)
+review_app = typer.Typer(help="The address review queue of the dispatch desk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(carrier_app, name="carrier")
@@ -35,6 +36,7 @@ app.add_typer(parcels_app, name="parcels")
 app.add_typer(desk_app, name="desk-user")
 app.add_typer(gazetteer_app, name="gazetteer")
 app.add_typer(seed_app, name="seed")
+app.add_typer(review_app, name="review")
 
 
 @app.callback()
@@ -427,6 +429,67 @@ def seed_stations(
     _emit(result.model_dump())
 
 
+def _desk_context(session: Any, user: str) -> Any:
+    from dispatch.accounts.service import DeskContext
+    from dispatch.models import DispatcherUser, Operator
+
+    user_id = _uuid(user, "user")
+    row = session.get(DispatcherUser, user_id)
+    if row is None or not row.active:
+        _fail(f"desk user {user_id} not found", field="user")
+    timezone = session.get(Operator, row.operator_id).timezone
+    return DeskContext(user_id=row.id, operator_id=row.operator_id, role=row.role, timezone=timezone)
+
+
+@review_app.command("list")
+def review_list(
+    user: Annotated[str, typer.Option(help="The desk user asking (their operator's queue).")],
+    status: Annotated[
+        str | None, typer.Option(help="village | township | county | ambiguous | unmatched")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+) -> None:
+    """Parcels waiting for a dispatcher, oldest first; prints {"items": [...], "next_cursor": …}."""
+    from dispatch.review import service as review
+
+    database = _database(get_settings())
+    with database.session_scope() as session:
+        page = review.queue(
+            session, desk=_desk_context(session, user), status=status, cursor=None, limit=limit
+        )
+        out = page.model_dump(mode="json")
+    _emit(out)
+
+
+@review_app.command("assign")
+def review_assign(
+    user: Annotated[str, typer.Option(help="The desk user deciding.")],
+    parcel: Annotated[str, typer.Option(help="Parcel id from the queue.")],
+    station: Annotated[str, typer.Option(help="Station the parcel goes to.")],
+    village: Annotated[
+        str | None, typer.Option(help="Village code, when the station covers several.")
+    ] = None,
+) -> None:
+    """Send a parcel to a station and remember its address form; prints the assignment."""
+    from dispatch.errors import DispatchError
+    from dispatch.review import service as review
+    from dispatch.review.schemas import AssignIn
+
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            result = review.assign(
+                session,
+                desk=_desk_context(session, user),
+                parcel_id=_uuid(parcel, "parcel"),
+                data=AssignIn(station_id=_uuid(station, "station"), village_code=village),
+            )
+            out = result.model_dump(mode="json")
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    _emit(out)
+
+
 def _ensure_embedded_schema(settings: Settings) -> None:
     """Migrate an embedded SQLite database; for PostgreSQL only warn when it is behind."""
     from dispatch import migrate
@@ -504,6 +567,7 @@ def demo(
     seeded["try"] = [
         f"curl -s '{base}/v1/parcels?limit=3&status=hub_received' -H 'Authorization: Bearer {key}'",
         f"curl -s {base}{seeded['yto_manifest_report']} -H 'Authorization: Bearer {yto_key}'",
+        f"curl -s {base}/v1/review -H 'Authorization: Bearer {seeded['desk']['api_key']}'",
         f"open {base}/docs",
     ]
     _emit(seeded)

@@ -30,6 +30,7 @@ from dispatch.imports import router as imports_router
 from dispatch.inbound import router as inbound_router
 from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging, log
 from dispatch.parcels import router as parcels_router
+from dispatch.review import router as review_router
 from dispatch.stations import router as stations_router
 
 PROBLEM_JSON = "application/problem+json"
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(parcels_router.router)
     app.include_router(inbound_router.router)
     app.include_router(imports_router.router)
+    app.include_router(review_router.router)
     app.include_router(stations_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -1,21 +1,132 @@
-"""Matching as the service uses it: one matcher per gazetteer directory, built once per process."""
+"""Matching as the service uses it: parcels matched on ingestion, a review queue, and corrections that
+are remembered as aliases per operator."""
 
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dispatch.matching.engine import Match, Matcher
-from dispatch.matching.gazetteer import load_dir
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from dispatch.config import get_settings
+from dispatch.matching.engine import Match, Matcher, Status
+from dispatch.matching.gazetteer import Division as GazetteerDivision
+from dispatch.matching.gazetteer import Gazetteer, Level, load_dir
+from dispatch.models import AddressAlias, Operator, Parcel
+from dispatch.models.division import Division
+from dispatch.models.station import StationCoverage
+
+AUTO_ASSIGN_CONFIDENCE = 0.9
+"""A village match at least this sure sets the parcel's station; anything less waits for a dispatcher."""
 
 
 @lru_cache(maxsize=4)
 def matcher_for(gazetteer_dir: str) -> Matcher:
     """The matcher for a gazetteer directory (about half a second to build; cached)."""
     return Matcher(load_dir(Path(gazetteer_dir)))
+
+
+_db_matchers: dict[str, Matcher] = {}
+_db_lock = threading.Lock()
+
+
+def database_matcher(session: Session) -> Matcher | None:
+    """The matcher over the imported gazetteer (rebuilt when an import changes it), else over the
+    configured gazetteer directory, else None (no gazetteer: parcels stay unmatched)."""
+    count, latest = session.execute(select(func.count(), func.max(Division.imported_at))).one()
+    if count:
+        version = f"{count}:{latest}"
+        with _db_lock:
+            matcher = _db_matchers.get(version)
+            if matcher is None:
+                matcher = Matcher(_gazetteer_from_rows(session.execute(select(Division)).scalars()))
+                _db_matchers.clear()
+                _db_matchers[version] = matcher
+        return matcher
+    directory = get_settings().gazetteer_dir
+    if (directory / "villages.csv").is_file():
+        return matcher_for(str(directory))
+    return None
+
+
+def _gazetteer_from_rows(rows: Iterable[Division]) -> Gazetteer:
+    gazetteer = Gazetteer(source="database")
+    for row in rows:
+        gazetteer.add(
+            GazetteerDivision(
+                code=row.code,
+                level=Level(row.level.value),
+                name=row.name,
+                county_code=row.county_code,
+                township_code=row.township_code,
+                city_name=row.city_name,
+                kind=row.kind,
+                retired=row.retired,
+            )
+        )
+    return gazetteer
+
+
+def aliases_of(session: Session, *, operator_id: uuid.UUID) -> dict[str, str]:
+    rows = session.execute(
+        select(AddressAlias.alias_key, AddressAlias.village_code).where(
+            AddressAlias.operator_id == operator_id
+        )
+    )
+    return {row.alias_key: row.village_code for row in rows}
+
+
+def coverage_of(session: Session, *, operator_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    rows = session.execute(
+        select(StationCoverage.village_code, StationCoverage.station_id).where(
+            StationCoverage.operator_id == operator_id
+        )
+    )
+    return {row.village_code: row.station_id for row in rows}
+
+
+def resolution(match: Match, coverage: dict[str, uuid.UUID]) -> dict[str, Any]:
+    """The parcel columns a match sets; the station only for a sure village match with a station."""
+    station = None
+    if match.status is Status.VILLAGE and match.confidence >= AUTO_ASSIGN_CONFIDENCE and match.village_code:
+        station = coverage.get(match.village_code)
+    return {
+        "county_code": match.county_code,
+        "township_code": match.township_code,
+        "village_code": match.village_code,
+        "station_id": station,
+        "match_status": match.status.value,
+        "match_confidence": match.confidence,
+        "match_reason": (match.reason or "")[:200] or None,
+    }
+
+
+def match_parcels(session: Session, *, operator_id: uuid.UUID, parcel_ids: list[uuid.UUID]) -> int:
+    """Match these parcels' addresses and store the result; returns how many got a station."""
+    if not parcel_ids:
+        return 0
+    matcher = database_matcher(session)
+    if matcher is None:
+        return 0
+    county = session.execute(select(Operator.county_code).where(Operator.id == operator_id)).scalar_one()
+    aliases = aliases_of(session, operator_id=operator_id)
+    coverage = coverage_of(session, operator_id=operator_id)
+    rows = session.execute(
+        select(Parcel.id, Parcel.address_text, Parcel.sort_hint).where(Parcel.id.in_(parcel_ids))
+    ).all()
+    updates = []
+    for parcel_id, address, sort_hint in rows:
+        found = matcher.match(address, county_hint=county, sort_hint=sort_hint, aliases=aliases)
+        updates.append({"id": parcel_id, **resolution(found, coverage)})
+    if updates:
+        session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
+    return sum(1 for u in updates if u["station_id"] is not None)
 
 
 def as_json(address: str, match: Match) -> dict[str, Any]:

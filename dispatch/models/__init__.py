@@ -1,5 +1,6 @@
 """Every ORM table; importing this package registers them all on ``Base.metadata``."""
 
+from dispatch.models.alias import AddressAlias
 from dispatch.models.carrier import ApiKey, CarrierAccount
 from dispatch.models.division import Division, DivisionLevel
 from dispatch.models.file_import import FileImport, ImportStatus
@@ -11,6 +12,7 @@ from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
 from dispatch.models.station import Station, StationCoverage, StationKind
 
 __all__ = [
+    "AddressAlias",
     "ApiKey",
     "CarrierAccount",
     "DeskApiKey",

@@ -19,6 +19,7 @@ class Parcel(Base):
         UniqueConstraint("carrier_id", "waybill_no"),
         Index("ix_parcel_carrier_updated", "carrier_id", "updated_at", "id"),
         Index("ix_parcel_operator_status", "operator_id", "status"),
+        Index("ix_parcel_operator_review", "operator_id", "station_id", "match_status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -44,6 +45,11 @@ class Parcel(Base):
     declared_value_fen: Mapped[int | None]
     promised_date: Mapped[date | None]
     sort_hint: Mapped[str | None] = mapped_column(String(64))
+    # What the address matcher found (village | township | county | ambiguous | unmatched), how sure it
+    # was (0-1) and why it stopped; null until matched. A dispatcher's assignment sets 'village', 1.0.
+    match_status: Mapped[str | None] = mapped_column(String(16))
+    match_confidence: Mapped[float | None]
+    match_reason: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[ParcelStatus] = mapped_column(enum_type(ParcelStatus))
     # When the current status happened (event time), so a late-arriving older scan cannot roll it back.
     status_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from carriers.waybill import check_s10
 from dispatch.accounts.service import CarrierContext
 from dispatch.db import utcnow
 from dispatch.errors import NotFound, ValidationFailed
+from dispatch.matching import service as matching
 from dispatch.models import EventKind, ParcelEvent
 from dispatch.models import Parcel as ParcelRow
 from dispatch.parcels import repository
@@ -231,6 +232,13 @@ def store(session: Session, *, carrier: CarrierContext, validated: Validated) ->
                 index=index, waybill_no=waybill, parcel_id=row.id, result=outcome, warnings=warnings
             )
     repository.insert_events(session, events)
+    # New parcels, and known ones whose address changed, are matched to a village and station now.
+    readdressed = [
+        e["parcel_id"] for e in events if e["kind"] is EventKind.UPDATED and "address" in e["changed_fields"]
+    ]
+    matching.match_parcels(
+        session, operator_id=carrier.operator_id, parcel_ids=[*created.values(), *readdressed]
+    )
 
     accepted = [results[i] for i in sorted(results)]
     rejected.sort(key=lambda r: r.index)

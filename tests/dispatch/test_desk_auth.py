@@ -58,9 +58,12 @@ def _calls(dependant: Dependant) -> set[object]:
     return found
 
 
+DESK_PATHS = ("/v1/stations", "/v1/review")
+
+
 def test_every_api_route_takes_exactly_one_kind_of_key(client: TestClient) -> None:
     """Each /v1 operation is guarded by the carrier scheme or the desk scheme, never both, never none;
-    the station routes by the desk guard alone."""
+    the station and review routes by the desk guard alone."""
     app = client.app
     assert isinstance(app, FastAPI)
     for path, item in app.openapi()["paths"].items():
@@ -68,7 +71,7 @@ def test_every_api_route_takes_exactly_one_kind_of_key(client: TestClient) -> No
             continue
         for method, operation in item.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
-            expected = {DESK_SCHEME} if path.startswith("/v1/stations") else {CARRIER_SCHEME}
+            expected = {DESK_SCHEME} if path.startswith(DESK_PATHS) else {CARRIER_SCHEME}
             assert schemes == expected, (method, path)
     for route in stations_router.router.routes:
         assert isinstance(route, APIRoute)
