@@ -27,6 +27,7 @@ parcels_app = typer.Typer(help="Parcels: manifest imports.", no_args_is_help=Tru
 desk_app = typer.Typer(help="Dispatch-desk users and their API keys.", no_args_is_help=True)
 gazetteer_app = typer.Typer(help="The NBS division tables in the database.", no_args_is_help=True)
 seed_app = typer.Typer(help="Starting data for an operator.", no_args_is_help=True)
+stations_app = typer.Typer(help="The operator's stations (the desk's view).", no_args_is_help=True)
 review_app = typer.Typer(help="The address review queue of the dispatch desk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
@@ -37,6 +38,7 @@ app.add_typer(desk_app, name="desk-user")
 app.add_typer(gazetteer_app, name="gazetteer")
 app.add_typer(seed_app, name="seed")
 app.add_typer(review_app, name="review")
+app.add_typer(stations_app, name="stations")
 
 
 @app.callback()
@@ -439,6 +441,76 @@ def _desk_context(session: Any, user: str) -> Any:
         _fail(f"desk user {user_id} not found", field="user")
     timezone = session.get(Operator, row.operator_id).timezone
     return DeskContext(user_id=row.id, operator_id=row.operator_id, role=row.role, timezone=timezone)
+
+
+@stations_app.command("list")
+def stations_list(
+    user: Annotated[str, typer.Option(help="The desk user asking (their operator's stations).")],
+    covers: Annotated[str | None, typer.Option(help="Only the station covering this village code.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
+) -> None:
+    """The operator's stations, oldest first; prints {"items": [...], "next_cursor": …}."""
+    from dispatch.stations import service as stations
+
+    database = _database(get_settings())
+    with database.session_scope() as session:
+        page = stations.list_stations(
+            session,
+            desk=_desk_context(session, user),
+            kind=None,
+            active=None,
+            covers=covers,
+            cursor=None,
+            limit=limit,
+        )
+        out = page.model_dump(mode="json")
+    _emit(out)
+
+
+@stations_app.command("create")
+def stations_create(
+    user: Annotated[str, typer.Option(help="The desk user creating it.")],
+    name: Annotated[str, typer.Option(help="Station name, e.g. 青山村服务站.")],
+    kind: Annotated[
+        str, typer.Option(help="village_station | shop | locker | township_post_office | bus_stop")
+    ] = "village_station",
+    village: Annotated[list[str] | None, typer.Option(help="Village code it covers (repeatable).")] = None,
+    keeper: Annotated[str | None, typer.Option(help="Keeper's name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Keeper's business phone.")] = None,
+) -> None:
+    """Create a station covering the given villages; prints the station."""
+    from pydantic import ValidationError
+
+    from dispatch.errors import DispatchError
+    from dispatch.stations import service as stations
+    from dispatch.stations.schemas import StationCreate
+
+    database = _database(get_settings())
+    try:
+        data = StationCreate.model_validate(
+            {
+                "name": name,
+                "kind": kind,
+                "village_code": village[0] if village else None,
+                "keeper_name": keeper,
+                "keeper_phone": phone,
+            }
+        )
+        with database.session_scope() as session:
+            desk = _desk_context(session, user)
+            created = stations.create_station(session, desk=desk, data=data)
+            if village:
+                stations.set_coverage(
+                    session, desk=desk, station_id=created.station_id, village_codes=village
+                )
+                created = stations.get_station(session, desk=desk, station_id=created.station_id)
+            out = created.model_dump(mode="json")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(str(first["msg"]), field=".".join(str(p) for p in first["loc"]))
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    _emit(out)
 
 
 @review_app.command("list")

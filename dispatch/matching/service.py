@@ -107,25 +107,36 @@ def resolution(match: Match, coverage: dict[str, uuid.UUID]) -> dict[str, Any]:
     }
 
 
-def match_parcels(session: Session, *, operator_id: uuid.UUID, parcel_ids: list[uuid.UUID]) -> int:
-    """Match these parcels' addresses and store the result; returns how many got a station."""
-    if not parcel_ids:
-        return 0
+def resolve(
+    session: Session, *, operator_id: uuid.UUID, addresses: list[tuple[str, str | None]]
+) -> list[dict[str, Any]] | None:
+    """The resolution columns for each (address, sort hint), in order; None without a gazetteer."""
     matcher = database_matcher(session)
-    if matcher is None:
-        return 0
+    if matcher is None or not addresses:
+        return None
     county = session.execute(select(Operator.county_code).where(Operator.id == operator_id)).scalar_one()
     aliases = aliases_of(session, operator_id=operator_id)
     coverage = coverage_of(session, operator_id=operator_id)
+    return [
+        resolution(matcher.match(address, county_hint=county, sort_hint=hint, aliases=aliases), coverage)
+        for address, hint in addresses
+    ]
+
+
+def match_parcels(session: Session, *, operator_id: uuid.UUID, parcel_ids: list[uuid.UUID]) -> int:
+    """Match these stored parcels' addresses again and store the result; returns how many got a station."""
+    if not parcel_ids:
+        return 0
     rows = session.execute(
         select(Parcel.id, Parcel.address_text, Parcel.sort_hint).where(Parcel.id.in_(parcel_ids))
     ).all()
-    updates = []
-    for parcel_id, address, sort_hint in rows:
-        found = matcher.match(address, county_hint=county, sort_hint=sort_hint, aliases=aliases)
-        updates.append({"id": parcel_id, **resolution(found, coverage)})
-    if updates:
-        session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
+    resolved = resolve(
+        session, operator_id=operator_id, addresses=[(r.address_text, r.sort_hint) for r in rows]
+    )
+    if not resolved:
+        return 0
+    updates = [{"id": row.id, **columns} for row, columns in zip(rows, resolved, strict=True)]
+    session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
     return sum(1 for u in updates if u["station_id"] is not None)
 
 

@@ -199,6 +199,14 @@ def store(session: Session, *, carrier: CarrierContext, validated: Validated) ->
         for waybill, (_index, record) in by_waybill.items()
         if waybill not in existing
     ]
+    # New parcels are matched to a village and station before they are written, in the same insert.
+    resolved = matching.resolve(
+        session,
+        operator_id=carrier.operator_id,
+        addresses=[(row["address_text"], row["sort_hint"]) for row in new_rows],
+    )
+    for new_row, columns in zip(new_rows, resolved or [], strict=False):
+        new_row.update(columns)
     created = repository.insert_new(session, new_rows)
     raced = [row["waybill_no"] for row in new_rows if row["waybill_no"] not in created]
     if raced:  # inserted by a concurrent request between our read and our insert
@@ -232,13 +240,11 @@ def store(session: Session, *, carrier: CarrierContext, validated: Validated) ->
                 index=index, waybill_no=waybill, parcel_id=row.id, result=outcome, warnings=warnings
             )
     repository.insert_events(session, events)
-    # New parcels, and known ones whose address changed, are matched to a village and station now.
+    # Known parcels whose address changed are matched again.
     readdressed = [
         e["parcel_id"] for e in events if e["kind"] is EventKind.UPDATED and "address" in e["changed_fields"]
     ]
-    matching.match_parcels(
-        session, operator_id=carrier.operator_id, parcel_ids=[*created.values(), *readdressed]
-    )
+    matching.match_parcels(session, operator_id=carrier.operator_id, parcel_ids=readdressed)
 
     accepted = [results[i] for i in sorted(results)]
     rejected.sort(key=lambda r: r.index)
