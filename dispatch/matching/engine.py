@@ -72,6 +72,7 @@ class Matcher:
     gazetteer: Gazetteer
     _automaton: ahocorasick.Automaton = field(init=False, repr=False)
     _city_counties: dict[str, set[str]] = field(init=False, repr=False)
+    _hint_cache: dict[str, list[_Hit]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         forms: dict[str, list[_Entry]] = defaultdict(list)
@@ -134,6 +135,15 @@ class Matcher:
         ]
         kept.sort(key=lambda h: (h.start, -(h.end - h.start)))
         return kept
+
+    def _hint_hits(self, sort_hint: str) -> list[_Hit]:
+        """Hits of a sort hint; carriers print the same few hints on thousands of parcels, so cached."""
+        cached = self._hint_cache.get(sort_hint)
+        if cached is None:
+            if len(self._hint_cache) > 4096:
+                self._hint_cache.clear()
+            cached = self._hint_cache[sort_hint] = self._hits(normalise(sort_hint, is_place=self._is_place))
+        return cached
 
     def _division(self, code: str) -> Division:
         return self.gazetteer.divisions[code]
@@ -209,7 +219,7 @@ class Matcher:
             county_code = county_hint
             confidence -= 0.03
             evidence.append(f"county {self._division(county_code).name} from the operator")
-        hint_hits = self._hits(normalise(sort_hint, is_place=self._is_place)) if sort_hint else []
+        hint_hits = self._hint_hits(sort_hint) if sort_hint else []
         if county_code is None and hint_hits:
             hinted = [h for h in hint_hits if h.entry.level == Level.COUNTY]
             if hinted:
