@@ -146,6 +146,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             invalid = operation.get("responses", {}).get("422")
             if invalid is not None:  # every error, validation included, is problem+json
                 invalid["content"] = problem
+            if "requestBody" in operation:  # any body may be malformed JSON or too large
+                operation["responses"].setdefault(
+                    "400", {"description": "Body is not valid JSON", "content": problem}
+                )
+                operation["responses"].setdefault(
+                    "413", {"description": "Body too large", "content": problem}
+                )
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
                     # Optional in the signature so a missing key is our 400, not a generic 422.
