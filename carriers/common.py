@@ -30,6 +30,7 @@ from carriers.base import (
     RecordBuilder,
     Severity,
     as_list,
+    collection_paused,
     decimal_of,
     is_form,
     load_form,
@@ -74,7 +75,10 @@ def field_value(field: str, convert: Callable[[Any], T], value: Any) -> T:
 
 def decimal_field(value: Any, field: str, *, unit: str) -> Decimal:
     """``decimal_of(value, unit=unit)``, its ``ValueError`` reported as a ``FieldProblem`` on ``field``."""
-    return field_value(field, lambda number: decimal_of(number, unit=unit), value)
+    try:
+        return decimal_of(value, unit=unit)
+    except ValueError as exc:
+        raise FieldProblem(field, str(exc)) from exc
 
 
 def event_waybill(value: Any, field: str) -> str:
@@ -179,8 +183,8 @@ class Adapter:
     # ---- waybills --------------------------------------------------------------------------------------
     def check_waybill(self, waybill_no: str) -> list[tuple[Severity, str]]:
         issues = check_s10(waybill_no)
-        if issues or self.waybill_pattern is None:
-            return issues
+        if issues or self.waybill_pattern is None or self.waybill_pattern.fullmatch(waybill_no):
+            return issues  # a matching number needs no call for the warning check_pattern would not give
         return check_pattern(waybill_no, self.waybill_pattern, label=self.label)
 
     def _builder(self) -> RecordBuilder:
@@ -192,17 +196,26 @@ class Adapter:
             raise CarrierPayloadError(f"{self.label} carries tracking only", field="kind")
         if is_tabular(raw, content_type):
             return ManifestReader(self.manifest_columns, self._builder).parse(raw, content_type)
-        payload = load_json(raw)
-        records = self.parcel_records(payload)
+        with collection_paused():
+            builder, count = self._read_parcels(raw)
+        return builder.result(count)
+
+    def _read_parcels(self, raw: bytes) -> tuple[RecordBuilder, int]:
+        records = self.parcel_records(load_json(raw))
         builder = self._builder()
+        to_unified, add = self.to_unified, builder.add
         for index, native in enumerate(records):
+            # Each native record is let go of once read (the payload was decoded here, nothing else holds
+            # it): a large payload then never sits in memory beside all of its parcels, and its memory is
+            # reused for them instead of fresh pages.
+            records[index] = None
             try:
-                unified = self.to_unified(native)
+                unified = to_unified(native)
             except FieldProblem as problem:
                 builder.issue(index, problem.field, problem.reason, problem.severity)
                 continue
-            builder.add(index, unified)
-        return builder.result(len(records))
+            add(index, unified)
+        return builder, len(records)
 
     def parcel_records(self, payload: Any) -> list[Any]:
         raise CarrierPayloadError(f"{self.label} parcels are not taken as JSON; send a manifest file")

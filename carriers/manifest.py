@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ from carriers.base import (
     ParseResult,
     RecordBuilder,
     Severity,
+    collection_paused,
     decimal_of,
     kg_to_grams,
     weight_limit_reason,
@@ -211,12 +212,18 @@ class ManifestReader:
     builder_factory: Any  # () -> RecordBuilder, so each file gets fresh state
 
     def parse(self, raw: bytes, content_type: str) -> ParseResult:
+        with collection_paused():
+            builder, count = self._read(raw, content_type)
+        return builder.result(count)
+
+    def _read(self, raw: bytes, content_type: str) -> tuple[RecordBuilder, int]:
         rows = read_rows(raw, content_type)
         columns, header_line = find_header(rows, self.extra_columns)
         builder: RecordBuilder = self.builder_factory()
         builder.field_names = {**builder.field_names, **_field_names(columns)}
         index = 0
         positions = list(columns.columns.items())
+        converters = _converters(columns)
         for line, row in enumerate(rows, start=header_line + 1):
             cells = [c.strip() if isinstance(c, str) else "" for c in row]
             if not any(cells):
@@ -225,14 +232,14 @@ class ManifestReader:
                 continue
             width = len(cells)
             values = {name: cells[pos] for name, pos in positions if pos < width}
-            record, problems = _record(values, columns)
+            record, problems = _record(values, columns, converters)
             builder.lines[index] = line
             for field_name, reason in problems:
                 builder.issue(index, columns.headers.get(field_name, field_name), reason)
             if not problems:
                 builder.add(index, record, line=line)
             index += 1
-        return builder.result(index)
+        return builder, index
 
 
 def _field_names(columns: ColumnMap) -> dict[str, str]:
@@ -249,19 +256,50 @@ def _field_names(columns: ColumnMap) -> dict[str, str]:
 
 
 def _is_totals(cells: list[str], columns: ColumnMap) -> bool:
-    head = next((c for c in cells if c), "")
+    head = ""
+    for head in cells:  # the first cell with text
+        if head:
+            break
     if _TOTALS.match(head):
         return True
     waybill = cells[columns.columns["waybill_no"]] if columns.columns["waybill_no"] < len(cells) else ""
     return not waybill and any(_TOTALS.match(c) for c in cells if c)
 
 
-def _record(values: dict[str, str], columns: ColumnMap) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+_Converter = tuple[str, str, Callable[[str], Any]]
+_FORMULA_CHECKED = ("waybill_no", "recipient.name", "recipient.phone", "address", "sort_hint")
+
+
+def _converters(columns: ColumnMap) -> tuple[_Converter, ...]:
+    """(column, unified field, conversion) of the optional number and date columns the file has."""
+    volume_unit, cm3_per_unit = ("m³", 1_000_000) if columns.volume_in_m3 else ("cm³", 1)
+
+    def volume(value: str) -> int:
+        return int(decimal_of(value, unit=volume_unit) * cm3_per_unit)
+
+    table: tuple[_Converter, ...] = (
+        ("pieces", "pieces", _pieces),
+        ("volume", "volume_cm3", volume),
+        ("cod", "cod_fen", _yuan_to_fen),
+        ("declared_value", "declared_value_fen", _yuan_to_fen),
+        ("promised_date", "promised_date", _excel_or_iso_date),
+    )
+    return tuple(converter for converter in table if converter[0] in columns.columns)
+
+
+def _pieces(value: str) -> int:
+    return int(decimal_of(value, unit="pieces"))
+
+
+def _record(
+    values: dict[str, str], columns: ColumnMap, converters: tuple[_Converter, ...]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     get = values.get
 
-    for name in ("waybill_no", "recipient.name", "recipient.phone", "address", "sort_hint"):
-        if looks_like_formula(get(name, "")):
+    for name in _FORMULA_CHECKED:
+        value = get(name)
+        if value and looks_like_formula(value):
             problems.append((name, "looks like a spreadsheet formula; refused"))
     record: dict[str, Any] = {
         "waybill_no": get("waybill_no", ""),
@@ -278,14 +316,7 @@ def _record(values: dict[str, str], columns: ColumnMap) -> tuple[dict[str, Any],
             record["weight_g"] = grams
     except ValueError as exc:
         problems.append(("weight", str(exc) if get("weight") else "required"))
-    volume_unit, cm3_per_unit = ("m³", 1_000_000) if columns.volume_in_m3 else ("cm³", 1)
-    for name, unified, convert in (
-        ("pieces", "pieces", lambda v: int(decimal_of(v, unit="pieces"))),
-        ("volume", "volume_cm3", lambda v: int(decimal_of(v, unit=volume_unit) * cm3_per_unit)),
-        ("cod", "cod_fen", _yuan_to_fen),
-        ("declared_value", "declared_value_fen", _yuan_to_fen),
-        ("promised_date", "promised_date", _excel_or_iso_date),
-    ):
+    for name, unified, convert in converters:
         raw = get(name)
         if raw:
             try:

@@ -110,23 +110,33 @@ Pieces = Annotated[int, *_bounded(1, MAX_PIECES)]
 Fen = Annotated[int, *_bounded(0, MAX_MONEY_FEN)]
 
 
-def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
+def _has_control(value: str) -> bool:
+    # Printable text has none of them (isprintable is one pass in C); the search runs for the rest only.
+    return not value.isprintable() and _CONTROL.search(value) is not None
+
+
+def _line(value: str) -> str:
+    # One validator per field, not one per check: each Python call out of pydantic-core costs as much as
+    # the check itself. Control characters are refused first, then blank text.
+    if _has_control(value):
         raise ValueError("contains control characters")
-    return value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
+    stripped = value.strip()
+    if not stripped:
         raise ValueError("must not be blank")
-    return value.strip()
+    return stripped
 
 
 def _waybill(value: str) -> str:
-    normalised = unicodedata.normalize("NFKC", value).strip().upper()
+    if _has_control(value):
+        raise ValueError("contains control characters")
+    # NFKC leaves ASCII text as it is; most waybills are ASCII, so the normalisation is skipped for them.
+    normalised = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip().upper()
     if not WAYBILL_PATTERN.fullmatch(normalised):
         raise ValueError("must be 4 to 40 letters, digits or hyphens")
     return normalised
+
+
+_PHONE_NOISE = re.compile(r"[\s()]")
 
 
 def normalise_phone(value: str) -> str:
@@ -136,8 +146,10 @@ def normalise_phone(value: str) -> str:
     virtual numbers with an extension (``17012345678-1234`` or ``…转1234``) and landlines with an area
     code. Raises ``ValueError`` naming the expected shapes.
     """
+    if value.isascii() and _MOBILE.fullmatch(value):  # already in its one form: nothing below changes it
+        return value
     phone = unicodedata.normalize("NFKC", value)
-    phone = re.sub(r"[\s()]", "", phone).replace("转", "-").replace(",", "-")
+    phone = _PHONE_NOISE.sub("", phone).replace("转", "-").replace(",", "-")
     if phone.startswith("+86"):
         phone = phone[3:]
     elif phone.startswith("0086"):
@@ -150,26 +162,39 @@ def normalise_phone(value: str) -> str:
     raise ValueError("must be a mainland mobile (11 digits), a virtual number with extension, or a landline")
 
 
-_LINE = (AfterValidator(_no_control), AfterValidator(_not_blank))
+def _phone(value: str) -> str:
+    if _has_control(value):
+        raise ValueError("contains control characters")
+    return normalise_phone(value)
+
+
 # What the JSON schema documents (the validators above enforce it): no control characters, no leading or
 # trailing space. Inputs are normalised before the checks, so the validators accept a little more.
 _CTRL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 _ONE_OR_MORE = rf"^[^\s{_CTRL}]([^{_CTRL}]*[^\s{_CTRL}])?$"
 _TWO_OR_MORE = rf"^[^\s{_CTRL}][^{_CTRL}]*[^\s{_CTRL}]$"
 # Length is checked first (after whitespace is stripped), then control characters and blankness.
-Name = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}), *_LINE]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}),
+    AfterValidator(_line),
+]
 AddressText = Annotated[
     str,
     Field(min_length=2, max_length=MAX_ADDRESS_CHARS, json_schema_extra={"pattern": _TWO_OR_MORE}),
-    *_LINE,
+    AfterValidator(_line),
 ]
 SortHint = Annotated[
-    str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}), *_LINE
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": _ONE_OR_MORE}),
+    AfterValidator(_line),
 ]
+# A waybill or phone is checked for its length after normalisation, where a length constraint would run as
+# one more Python validator; every value the normaliser returns is within the lengths, so they are only
+# documented here (minLength/maxLength in the JSON schema), not checked a second time.
 WaybillNo = Annotated[
     str,
-    Field(json_schema_extra={"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,39}$"}),
-    AfterValidator(_no_control),
+    Field(json_schema_extra={"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{3,39}$", "minLength": 4, "maxLength": 40}),
     AfterValidator(_waybill),
 ]
 Phone = Annotated[
@@ -177,11 +202,12 @@ Phone = Annotated[
     Field(
         json_schema_extra={
             "pattern": r"^((\+86|0086)?1[3-9][0-9]{9}|1[0-9]{10}-[0-9]{1,6}"
-            r"|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$"
+            r"|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$",
+            "minLength": 5,
+            "maxLength": 32,
         }
     ),
-    AfterValidator(_no_control),
-    AfterValidator(normalise_phone),
+    AfterValidator(_phone),
 ]
 
 
@@ -189,7 +215,7 @@ class Recipient(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     name: Name
-    phone: Annotated[Phone, Field(min_length=5, max_length=32)]
+    phone: Phone
 
 
 class Parcel(BaseModel):
@@ -197,7 +223,7 @@ class Parcel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    waybill_no: Annotated[WaybillNo, Field(min_length=4, max_length=40)]
+    waybill_no: WaybillNo
     recipient: Recipient
     address: AddressText
     weight_g: WeightG

@@ -11,6 +11,7 @@ import re
 from carriers.base import Severity
 
 _S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
+_S10_LENGTH = 13
 _S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 _S10_RESERVED_FIRST = frozenset("JKSTW")
 _VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")  # letters whose spoken name starts with a vowel: "an SF"
@@ -30,6 +31,8 @@ def is_s10(waybill_no: str) -> bool:
 
 def check_s10(waybill_no: str) -> list[tuple[Severity, str]]:
     """Errors for an S10-shaped number whose check digit is wrong; [] for a good one or another shape."""
+    if len(waybill_no) != _S10_LENGTH:  # most numbers are not S10 numbers; their length tells at once
+        return []
     match = _S10.fullmatch(waybill_no)
     if match is None:
         return []

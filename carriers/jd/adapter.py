@@ -11,6 +11,7 @@ from carriers.base import (
     CarrierPayloadError,
     as_list,
     beijing,
+    decimal_of,
     declared_site_type,
     is_form,
     kg_to_grams,
@@ -28,7 +29,6 @@ from carriers.base import (
 from carriers.common import (
     Adapter,
     FieldProblem,
-    decimal_field,
     field_value,
     object_field,
     parcel_list,
@@ -39,6 +39,13 @@ from carriers.unified import FAILURE_STATUSES, FailureReason, ParcelStatus, Site
 
 _FORM_FIELDS = ("param_json", "data", "content")
 _REDELIVERY_STATES = frozenset({"200003", "200031", "200023"})
+# (productCode, attribute) of the amounts carried by added products: the COD amount, the insured value.
+_AMOUNT_PRODUCTS = ((schema.COD_PRODUCT, schema.COD_ATTR), (schema.INSURANCE_PRODUCT, schema.INSURANCE_ATTR))
+_COD_FIELD = schema.FIELD_NAMES["cod_fen"]
+_DECLARED_FIELD = schema.FIELD_NAMES["declared_value_fen"]
+_COUNT_LIMIT = 10**13  # decimal_of refuses numbers this large or larger
+_ZERO = Decimal(0)
+_AMOUNT_POSITIONS = {code: (position, attr) for position, (code, attr) in enumerate(_AMOUNT_PRODUCTS)}
 
 
 # ---- push bodies ---------------------------------------------------------------------------------------
@@ -93,13 +100,11 @@ class JdAdapter(Adapter):
             unified["pieces"] = quantity
         if volume is not None:
             unified["volume_cm3"] = whole(volume)
-        for product_code, attr, target in (
-            (schema.COD_PRODUCT, schema.COD_ATTR, "cod_fen"),
-            (schema.INSURANCE_PRODUCT, schema.INSURANCE_ATTR, "declared_value_fen"),
-        ):
-            amount = _product_attr(record, product_code, attr)
-            if amount is not None:
-                unified[target] = field_value(schema.FIELD_NAMES[target], yuan_to_fen, amount)
+        cod, declared = _product_attrs(record)
+        if cod is not None:
+            unified["cod_fen"] = field_value(_COD_FIELD, yuan_to_fen, cod)
+        if declared is not None:
+            unified["declared_value_fen"] = field_value(_DECLARED_FIELD, yuan_to_fen, declared)
         return unified
 
     # ---- events ----------------------------------------------------------------------------------------
@@ -212,37 +217,62 @@ def _cargo_totals(cargoes: Any) -> tuple[Decimal, int | None, Decimal | None]:
         cargoes = [cargoes]
     if not isinstance(cargoes, list) or not cargoes:
         raise FieldProblem("cargoes", "required: [{quantity, weight (kg), volume (cm³)}]")
-    weight = Decimal(0)
+    weight = _ZERO
     quantity: int | None = None
     volume: Decimal | None = None
+    single = len(cargoes) == 1
     for position, cargo in enumerate(cargoes):
-        where = "cargoes" if len(cargoes) == 1 else f"cargoes[{position}]"
+        where = "cargoes" if single else f"cargoes[{position}]"
         if not isinstance(cargo, dict):
             raise FieldProblem(where, "must be an object")
         if cargo.get("weight") in (None, ""):
             raise FieldProblem(f"{where}.weight", "required (kg)")
-        weight += decimal_field(cargo["weight"], f"{where}.weight", unit="kg")
+        weight += _cargo_number(cargo, "weight", where, "kg")
         if cargo.get("quantity") not in (None, ""):
-            count = decimal_field(cargo["quantity"], f"{where}.quantity", unit="pieces")
-            if count != count.to_integral_value():
-                raise FieldProblem(f"{where}.quantity", "must be a whole number")
-            quantity = (quantity or 0) + int(count)
+            quantity = (quantity or 0) + _cargo_count(cargo, where)
         if cargo.get("volume") not in (None, ""):
-            volume = (volume or Decimal(0)) + decimal_field(cargo["volume"], f"{where}.volume", unit="cm³")
+            volume = (volume or _ZERO) + _cargo_number(cargo, "volume", where, "cm³")
     return weight, quantity, volume
 
 
-def _product_attr(record: dict[str, Any], product_code: str, attr: str) -> Any:
+def _cargo_count(cargo: dict[str, Any], where: str) -> int:
+    """``cargo["quantity"]`` as a whole number of pieces; ``FieldProblem`` naming it otherwise."""
+    count = cargo["quantity"]
+    if type(count) is int and -_COUNT_LIMIT < count < _COUNT_LIMIT:  # what the Decimal route gives, sooner
+        return count
+    number = _cargo_number(cargo, "quantity", where, "pieces")
+    if number != number.to_integral_value():
+        raise FieldProblem(f"{where}.quantity", "must be a whole number")
+    return int(number)
+
+
+def _cargo_number(cargo: dict[str, Any], key: str, where: str, unit: str) -> Decimal:
+    """``decimal_field`` of ``cargo[key]``, naming the field ``where.key`` only when it is wrong."""
+    try:
+        return decimal_of(cargo[key], unit=unit)
+    except ValueError as exc:
+        raise FieldProblem(f"{where}.{key}", str(exc)) from exc
+
+
+def _product_attrs(record: dict[str, Any]) -> list[Any]:
+    """For each of ``_AMOUNT_PRODUCTS``: its attribute in the first added product of its code that has it
+    (None when none has), all found in one pass over the added products."""
+    found: list[Any] = [None] * len(_AMOUNT_PRODUCTS)
     products = record.get("productsReq")
     added = products.get("addedProducts") if isinstance(products, dict) else None
     if not isinstance(added, list):
-        return None
+        return found
     for product in added:
-        if isinstance(product, dict) and text(product.get("productCode")) == product_code:
-            attrs = product.get("productAttrs")
-            if isinstance(attrs, dict) and attrs.get(attr) not in (None, ""):
-                return attrs[attr]
-    return None
+        if not isinstance(product, dict):
+            continue
+        wanted = _AMOUNT_POSITIONS.get(text(product.get("productCode")) or "")
+        if wanted is None or found[wanted[0]] is not None:
+            continue
+        position, attr = wanted
+        attrs = product.get("productAttrs")
+        if isinstance(attrs, dict) and attrs.get(attr) not in (None, ""):
+            found[position] = attrs[attr]
+    return found
 
 
 ADAPTER = JdAdapter()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from carriers import registry
 from carriers.base import (
+    CarrierPayloadError,
     FailureTexts,
     RecordBuilder,
+    collection_paused,
     decimal_of,
     kg_to_grams,
     mentions,
@@ -161,3 +165,35 @@ def test_region_parts_go_in_front_unless_named() -> None:
     assert with_region("青山沟镇青山村", "辽宁省", "丹东市", None) == "辽宁省丹东市青山沟镇青山村"
     assert with_region("丹东市宽甸县青山村", "辽宁省", "丹东市") == "辽宁省丹东市宽甸县青山村"
     assert with_region(None, "辽宁省") == "辽宁省"
+
+
+def test_the_collector_is_held_off_only_while_a_payload_is_read() -> None:
+    """Reading pauses the cyclic collector and turns it on again afterwards, also for a refused payload."""
+    adapter = registry.get("zto")
+    seen: list[bool] = []
+    with collection_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False]
+    assert gc.isenabled()
+    adapter.parse_parcels(b'{"waybills": [{"billCode": "73000000000001"}]}', "application/json")
+    adapter.parse_parcels("运单号,收件人,收件人电话,收件地址,重量\n7300,张三,1,地址,1\n".encode(), "text/csv")
+    assert gc.isenabled()
+    for refused in (b"{", b"\xff", b"[" * 100_000):
+        with pytest.raises(CarrierPayloadError):
+            adapter.parse_parcels(refused, "application/json")
+        assert gc.isenabled()
+    with pytest.raises(CarrierPayloadError):
+        adapter.parse_parcels("运单号\n1\n".encode(), "text/csv")
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_by_the_application_stays_off() -> None:
+    """A payload read while the application has the collector off leaves it off."""
+    gc.disable()
+    try:
+        registry.get("zto").parse_parcels(b'{"waybills": []}', "application/json")
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

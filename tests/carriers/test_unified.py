@@ -115,3 +115,28 @@ def test_address_validation_never_raises_anything_but_validation_error(text: str
         return
     assert parcel.address == parcel.address.strip()
     assert not any(ord(c) < 0x20 for c in parcel.address)
+
+
+@given(st.text(max_size=24))
+def test_phones_and_waybills_come_out_within_their_documented_lengths(text: str) -> None:
+    """What the phone and waybill normalisers return is within the lengths the JSON schema documents."""
+    schema = Parcel.model_json_schema()
+    waybill = schema["properties"]["waybill_no"]
+    phone = schema["$defs"]["Recipient"]["properties"]["phone"]
+    assert (waybill["minLength"], waybill["maxLength"]) == (4, 40)
+    assert (phone["minLength"], phone["maxLength"]) == (5, 32)
+    try:
+        parcel = Parcel.model_validate(_record(waybill_no=text, recipient={"name": "张三", "phone": text}))
+    except ValidationError:
+        return
+    assert 4 <= len(parcel.waybill_no) <= 40
+    assert 5 <= len(parcel.recipient.phone) <= 32
+
+
+@pytest.mark.parametrize(
+    "raw", ["13812345678\n", " 13812345678", "13812345678\x1f", "１３８１２３４５６７８"]
+)
+def test_mobiles_in_their_one_form_pass_unchanged_and_others_are_normalised(raw: str) -> None:
+    """A mobile already in its one form comes back as it is; anything around it still goes through NFKC."""
+    assert normalise_phone("13812345678") == "13812345678"
+    assert normalise_phone(raw) == "13812345678"
