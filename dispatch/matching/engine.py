@@ -55,6 +55,7 @@ class _Entry:
     level: str  # "province" | "other_province" | "city" | county/township/village
     code: str
     strong: bool
+    county: str = ""  # the county of a county, township or village entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +105,9 @@ class Matcher:
                 )
                 strong, weak = [*strong, *more_strong], [*weak, *more_weak]
             for form in dict.fromkeys(strong):
-                forms[form].append(_Entry(division.level.value, division.code, True))
+                forms[form].append(_Entry(division.level.value, division.code, True, division.county_code))
             for form in dict.fromkeys(weak):
-                forms[form].append(_Entry(division.level.value, division.code, False))
+                forms[form].append(_Entry(division.level.value, division.code, False, division.county_code))
         automaton = ahocorasick.Automaton()
         for form, entries in forms.items():
             automaton.add_word(form, (form, tuple(entries)))
@@ -119,12 +120,23 @@ class Matcher:
         not just a person's name."""
         return any(segment[:k] in self._automaton for k in (len(segment), 3, 2) if k <= len(segment))
 
-    def _hits(self, text: str) -> list[_Hit]:
-        """Every name form in the text, less those inside a longer strong form (白塔 in 白塔子镇)."""
+    def _hits(self, text: str, scope: set[str] | None = None) -> list[_Hit]:
+        """Every name form in the text, less those inside a longer strong form (白塔 in 白塔子镇).
+
+        With ``scope`` (counties the address can be in), bare roots of townships and villages elsewhere
+        are left out: they can never be chosen, and common roots (青山) name hundreds of villages.
+        """
         hits: list[_Hit] = []
         for end, (form, entries) in self._automaton.iter(text):
             start = end - len(form) + 1
             for entry in entries:
+                if (
+                    scope is not None
+                    and not entry.strong
+                    and entry.level in ("township", "village")
+                    and entry.county not in scope
+                ):
+                    continue
                 hits.append(_Hit(start, end + 1, entry, form))
         strong_spans = {(h.start, h.end) for h in hits if h.entry.strong}
         kept = [
@@ -135,6 +147,20 @@ class Matcher:
         ]
         kept.sort(key=lambda h: (h.start, -(h.end - h.start)))
         return kept
+
+    def _scope(self, text: str, county_hint: str | None, sort_hint: str | None) -> set[str]:
+        """Every county the address could be in: any county form in the text, the operator's, the hint's."""
+        scope = {
+            entry.code
+            for _end, (_form, entries) in self._automaton.iter(text)
+            for entry in entries
+            if entry.level == "county"
+        }
+        if county_hint:
+            scope.add(county_hint)
+        if sort_hint:
+            scope.update(h.entry.code for h in self._hint_hits(sort_hint) if h.entry.level == "county")
+        return scope
 
     def _hint_hits(self, sort_hint: str) -> list[_Hit]:
         """Hits of a sort hint; carriers print the same few hints on thousands of parcels, so cached."""
@@ -178,7 +204,7 @@ class Matcher:
                 1.0,
                 ("alias: a dispatcher assigned this address form before",),
             )
-        hits = self._hits(text)
+        hits = self._hits(text, self._scope(text, county_hint, sort_hint))
         evidence: list[str] = []
         if hits and hits[0].start == 0 and hits[0].entry.level == "other_province":
             return Match(Status.UNMATCHED, reason=f"address is in another province ({hits[0].entry.code})")
