@@ -328,10 +328,6 @@ def digest_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.strip().encode())
 
 
-def first(items: Iterable[Any]) -> Any:
-    return next(iter(items), None)
-
-
 def present(**fields: object) -> dict[str, object]:
     """The fields that have a value (not None, not empty), for the optional parts of a rendered trace."""
     return {name: value for name, value in fields.items() if value}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -333,16 +333,6 @@ def _record(
     if raw := get("sort_hint"):
         record["sort_hint"] = raw
     return record, problems
-
-
-def rows_to_csv(rows: Iterable[Iterable[object]]) -> str:
-    """Rows as CSV text (used by tests and golden files)."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
 
 
 __all__ = ["COMMON_COLUMNS", "ManifestReader", "Severity", "find_header"]

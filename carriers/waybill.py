@@ -46,10 +46,6 @@ def check_s10(waybill_no: str) -> list[tuple[Severity, str]]:
     return issues
 
 
-def pattern_checker(*patterns: str, label: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
-
-
 def check_pattern(waybill_no: str, pattern: re.Pattern[str], *, label: str) -> list[tuple[Severity, str]]:
     """A warning when the number does not look like ``label``'s; numbers are hints, never proof."""
     if pattern.fullmatch(waybill_no):

@@ -140,6 +140,15 @@ def revoke_key(session: Session, *, key_id: uuid.UUID) -> None:
     session.flush()
 
 
+def _key_opens(key: ApiKey | DeskApiKey, digest: str, *, owner_active: bool) -> bool:
+    """The stored key matches in constant time, is neither revoked nor expired, and its owner is active."""
+    if not hmac.compare_digest(key.key_sha256, digest):
+        return False
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= utcnow()):
+        return False
+    return owner_active
+
+
 def authenticate(session: Session, *, api_key: str) -> CarrierContext:
     """The carrier behind a key; one identical ``Unauthorized`` for unknown, revoked and expired keys."""
     if not api_key.startswith(KEY_PREFIX) or len(api_key) > _MAX_KEY_CHARS:
@@ -151,14 +160,9 @@ def authenticate(session: Session, *, api_key: str) -> CarrierContext:
         .join(Operator, Operator.id == CarrierAccount.operator_id)
         .where(ApiKey.prefix == api_key[:PREFIX_CHARS])
     ).all()
-    now = utcnow()
     for key, carrier, timezone in rows:
-        if not hmac.compare_digest(key.key_sha256, digest):
+        if not _key_opens(key, digest, owner_active=carrier.active):
             continue
-        if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-            break
-        if not carrier.active:
-            break
         return CarrierContext(
             carrier_id=carrier.id,
             operator_id=carrier.operator_id,
@@ -236,13 +240,8 @@ def authenticate_desk(session: Session, *, api_key: str) -> DeskContext:
         .join(Operator, Operator.id == DispatcherUser.operator_id)
         .where(DeskApiKey.prefix == api_key[:PREFIX_CHARS])
     ).all()
-    now = utcnow()
     for key, user, timezone in rows:
-        if not hmac.compare_digest(key.key_sha256, digest):
+        if not _key_opens(key, digest, owner_active=user.active):
             continue
-        if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-            break
-        if not user.active:
-            break
         return DeskContext(user_id=user.id, operator_id=user.operator_id, role=user.role, timezone=timezone)
     raise Unauthorized()

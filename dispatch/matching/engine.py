@@ -9,7 +9,7 @@ right after its township; a city root that is also a county root (朝阳 for 朝
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -474,7 +474,3 @@ class Matcher:
     def _prefer_current(self, codes: set[str]) -> set[str]:
         current = {c for c in codes if not self._division(c).retired}
         return current or codes
-
-
-def match_many(matcher: Matcher, addresses: Iterable[str], *, county_hint: str | None = None) -> list[Match]:
-    return [matcher.match(a, county_hint=county_hint) for a in addresses]

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select, tuple_
+from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.orm import Session
 
 from dispatch.accounts.service import DeskContext
@@ -21,20 +21,10 @@ from dispatch.models.division import Division
 from dispatch.models.station import StationCoverage
 from dispatch.review.schemas import AssignIn, AssignOut, MatchOut, ReviewItem, ReviewPage
 
-REVIEW_STATUSES = ("township", "county", "ambiguous", "unmatched")
-
 
 def _waiting(operator_id: uuid.UUID) -> list[ColumnElement[bool]]:
-    """Parcels without a station whose match is unsure, or a sure village that no station covers."""
-    return [
-        Parcel.operator_id == operator_id,
-        Parcel.station_id.is_(None),
-        or_(
-            Parcel.match_status.in_(REVIEW_STATUSES),
-            Parcel.match_status == "village",
-            Parcel.match_status.is_(None),
-        ),
-    ]
+    """Parcels without a station: unsure matches, and sure villages no station covers."""
+    return [Parcel.operator_id == operator_id, Parcel.station_id.is_(None)]
 
 
 def _cursor(created_at: datetime, parcel_id: uuid.UUID) -> str:
