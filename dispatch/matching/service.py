@@ -26,14 +26,22 @@ AUTO_ASSIGN_CONFIDENCE = 0.9
 """A village match at least this sure sets the parcel's station; anything less waits for a dispatcher."""
 
 
-@lru_cache(maxsize=4)
+_build_lock = threading.Lock()
+
+
 def matcher_for(gazetteer_dir: str) -> Matcher:
-    """The matcher for a gazetteer directory (about half a second to build; cached)."""
+    """The matcher for a gazetteer directory (about half a second to build; cached, and built once even
+    when the first requests arrive together)."""
+    with _build_lock:
+        return _matcher_for(gazetteer_dir)
+
+
+@lru_cache(maxsize=4)
+def _matcher_for(gazetteer_dir: str) -> Matcher:
     return Matcher(load_dir(Path(gazetteer_dir)))
 
 
 _db_matchers: dict[str, Matcher] = {}
-_db_lock = threading.Lock()
 
 
 def database_matcher(session: Session) -> Matcher | None:
@@ -42,7 +50,7 @@ def database_matcher(session: Session) -> Matcher | None:
     count, latest = session.execute(select(func.count(), func.max(Division.imported_at))).one()
     if count:
         version = f"{count}:{latest}"
-        with _db_lock:
+        with _build_lock:
             matcher = _db_matchers.get(version)
             if matcher is None:
                 matcher = Matcher(_gazetteer_from_rows(session.execute(select(Division)).scalars()))
