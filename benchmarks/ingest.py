@@ -2,8 +2,10 @@
 
     .venv/bin/python -m benchmarks.ingest [--parcels 100000 --batch 1000 --clients 4 --resend 0.10]
 
-Creates a database of its own, migrates it, starts one uvicorn process and posts the parcels in batches
-from concurrent clients. A share of the batches is sent twice: some replayed with the same key after a
+Creates a database of its own, migrates it, starts one uvicorn process (and, as the compose file does,
+a Redis of its own on another port with one ``gongpei worker`` that matches the parcels to stations after
+they land; ``--no-worker`` leaves matching to the API process) and posts the parcels in batches from
+concurrent clients; then it waits until every parcel is matched and reports how long that took. A share of the batches is sent twice: some replayed with the same key after a
 success, some cut off mid-request and sent again until a 2xx. Then it checks the table against every
 waybill a 2xx acknowledged, times a psycopg ``COPY`` of the same rows for the ceiling, and drops the
 database. Figures go to stdout as one JSON object, progress to stderr; the exit status is 1 when an
@@ -34,7 +36,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +90,7 @@ class Options:
     port: int
     admin_url: str
     seed: int
+    worker: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="a database URL allowed to CREATE and DROP DATABASE",
     )
     parser.add_argument("--seed", type=int, default=2026, help="seed for the generated parcels")
+    parser.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        help="no Redis and no worker: the API process matches parcels itself after each response",
+    )
     args = parser.parse_args(argv)
     if args.parcels < 1 or not 1 <= args.batch <= 1000 or args.clients < 1 or not 0 <= args.resend <= 1:
         parser.error("need --parcels >= 1, 1 <= --batch <= 1000, --clients >= 1, 0 <= --resend <= 1")
@@ -167,6 +176,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         port=args.port,
         admin_url=args.admin_url,
         seed=args.seed,
+        worker=args.worker,
     )
 
 
@@ -289,12 +299,10 @@ def prepare(url: URL, accounts_needed: int) -> list[Account]:
 
 
 @contextmanager
-def api_process(url: URL, port: int, server_log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "GONGPEI_DATABASE_URL": url.render_as_string(hide_password=False),
-        "GONGPEI_LOG_LEVEL": "WARNING",
-    }
+def api_process(
+    url: URL, port: int, server_log: Path, redis_url: str | None
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = _service_env(url, redis_url)
     command = [
         sys.executable,
         "-m",
@@ -327,6 +335,79 @@ def api_process(url: URL, port: int, server_log: Path) -> Iterator[subprocess.Po
             process.kill()
             process.wait()
         log(f"API process {process.pid} stopped")
+
+
+def _service_env(url: URL, redis_url: str | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "GONGPEI_DATABASE_URL": url.render_as_string(hide_password=False),
+        "GONGPEI_LOG_LEVEL": "WARNING",
+    }
+    env.pop("GONGPEI_REDIS_URL", None)
+    if redis_url:
+        env["GONGPEI_REDIS_URL"] = redis_url
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def redis_and_worker(url: URL, tmp: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of the benchmark's own (another port, nothing kept on disk) and one ``gongpei worker``,
+    as the compose file runs them beside the API."""
+    port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        with (tmp / "worker.log").open("wb") as sink:
+            worker = subprocess.Popen(
+                [sys.executable, "-c", "from dispatch.cli import main; main()", "worker"],
+                env=_service_env(url, redis_url),
+                cwd=REPO_ROOT,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        log(f"redis on port {port}, worker process {worker.pid}")
+        yield redis_url, worker
+    finally:
+        for process in (worker, redis):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def pending_parcels(url: URL) -> int:
+    with psycopg.connect(libpq(url)) as conn:
+        row = conn.execute("SELECT count(*) FROM parcel WHERE match_status IS NULL").fetchone()
+        return int(row[0]) if row else 0
+
+
+def wait_matched(url: URL, timeout_s: float = 600.0) -> float:
+    """Seconds until no parcel is pending a match."""
+    started = time.monotonic()
+    while pending_parcels(url) and time.monotonic() - started < timeout_s:
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float = 30.0) -> None:
@@ -609,14 +690,23 @@ def run(options: Options) -> dict[str, Any]:
     ):
         api_account, copy_account, copy_events_account = prepare(url, 3)
         server_log = Path(tmp) / "api.log"
-        with api_process(url, options.port, server_log) as process:
+        with ExitStack() as stack:
+            redis_url, worker = (
+                stack.enter_context(redis_and_worker(url, Path(tmp))) if options.worker else (None, None)
+            )
+            process = stack.enter_context(api_process(url, options.port, server_log, redis_url))
             backends_before = backends_cpu_s(url)
+            worker_before = process_cpu_s(worker.pid) if worker else 0.0
             cpu_before = (own_cpu_s(), process_cpu_s(process.pid), machine_busy_s())
             log(f"posting {len(batches)} batches from {options.clients} clients ({dict(plans)})")
             stats, wall_s = post_all(batches, options, api_account.api_key)
             cpu_after = (own_cpu_s(), process_cpu_s(process.pid), machine_busy_s())
+            worker_during = (process_cpu_s(worker.pid) if worker else 0.0) - worker_before
             # A backend that left during the run is missed; the API's pool keeps its connections open.
             backends_after = backends_cpu_s(url)
+            log("waiting until every parcel is matched")
+            matched_after_s = wait_matched(url)
+            pending_left = pending_parcels(url)
         events = log_events(server_log)
         log("checking the table")
         checks = check_database(url, api_account, stats.acked, {r["waybill_no"] for r in records})
@@ -634,6 +724,12 @@ def run(options: Options) -> dict[str, Any]:
         "batch_size": options.batch,
         "clients": options.clients,
         "plans": dict(plans),
+        "matching": {
+            "where": "worker process (RQ on Redis)" if options.worker else "API process, after each response",
+            "all_matched_s_after_last_ack": round(matched_after_s, 2),
+            "pending_left": pending_left,
+            "worker_cpu_s_while_posting": round(worker_during, 1),
+        },
         "api": {
             "wall_s": round(wall_s, 2),
             "parcels_per_s": round(api_rate),
@@ -659,7 +755,8 @@ def run(options: Options) -> dict[str, Any]:
                 "api_process": round(api_cpu, 1),
                 "postgres_backends": round(postgres_cpu, 1),
                 # Busy time of everything else on the machine (other users' work skews the figures).
-                "other": round(busy - client_cpu - api_cpu - postgres_cpu, 1),
+                "worker_process": round(worker_during, 1),
+                "other": round(busy - client_cpu - api_cpu - postgres_cpu - worker_during, 1),
                 "machine_busy": round(busy, 1),
                 "cores": os.cpu_count(),
             },
@@ -686,6 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         and api["failed_batches"] == 0
         and api["replay_body_mismatch"] == 0
         and api["replay_header_missing"] == 0
+        and report["matching"]["pending_left"] == 0
     )
     return 0 if ok else 1
 

@@ -17,6 +17,7 @@ from dispatch.accounts.service import CarrierContext
 from dispatch.db import Database, utcnow
 from dispatch.errors import NotFound
 from dispatch.imports.schemas import ImportReport, Progress, RowIssue
+from dispatch.matching import service as matching
 from dispatch.models import CarrierAccount, FileImport, ImportStatus, Operator
 from dispatch.observability import log
 from dispatch.parcels import service as parcels
@@ -191,4 +192,5 @@ def process(
             )
         )
     log.info("file_import_done", import_id=str(import_id), **counts)
+    matching.match_all_pending(database, carrier.operator_id)
     return ImportStatus.DONE

@@ -6,14 +6,15 @@ import hashlib
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from carriers import registry
 from carriers.base import CarrierPayloadError
-from dispatch.deps import CurrentCarrier, SessionDep, SettingsDep, read_raw_body
+from dispatch.deps import CurrentCarrier, SessionDep, SettingsDep, get_database, read_raw_body
 from dispatch.errors import BadRequest, DispatchError, ValidationFailed
 from dispatch.idempotency import execute_once
+from dispatch.jobs.matching import schedule_matching
 from dispatch.observability import IDEMPOTENT_REPLAYS
 from dispatch.parcels import service as parcels
 from dispatch.parcels.schemas import IngestResponse
@@ -77,6 +78,7 @@ def post_inbound(
     carrier: CurrentCarrier,
     session: SessionDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
     raw: Annotated[bytes, read_raw_body],
     kind: Annotated[
         Literal["events", "parcels"],
@@ -152,6 +154,11 @@ def post_inbound(
     )
     if stored.replayed:
         IDEMPOTENT_REPLAYS.inc()
+    elif kind == "parcels" and (stored.body["summary"]["created"] or stored.body["summary"]["updated"]):
+        background.add_task(schedule_matching, settings, get_database(request), carrier.operator_id)
     return JSONResponse(
-        stored.body, status_code=stored.status, headers={"Idempotent-Replayed": str(stored.replayed).lower()}
+        stored.body,
+        status_code=stored.status,
+        headers={"Idempotent-Replayed": str(stored.replayed).lower()},
+        background=background,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.config import get_settings
+from dispatch.db import Database
 from dispatch.matching.engine import Match, Matcher, Status
 from dispatch.matching.gazetteer import Division as GazetteerDivision
 from dispatch.matching.gazetteer import Gazetteer, Level, load_dir
@@ -146,6 +147,51 @@ def match_parcels(session: Session, *, operator_id: uuid.UUID, parcel_ids: list[
     updates = [{"id": row.id, **columns} for row, columns in zip(rows, resolved, strict=True)]
     session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
     return sum(1 for u in updates if u["station_id"] is not None)
+
+
+PENDING_CHUNK = 2000
+"""Pending parcels matched per transaction: one chunk's rows are locked at a time."""
+
+
+def match_pending(session: Session, *, operator_id: uuid.UUID, limit: int = PENDING_CHUNK) -> int:
+    """Match up to ``limit`` of the operator's pending parcels (``match_status`` NULL: new, or re-addressed)
+    and store the result; returns how many were matched (0 = none left, or no gazetteer).
+
+    Rows are taken ``FOR UPDATE SKIP LOCKED`` (on PostgreSQL), so workers running side by side never match
+    the same parcel twice; the caller commits and calls again until it gets 0.
+    """
+    if database_matcher(session) is None:
+        return 0
+    stmt = (
+        select(Parcel.id)
+        .where(Parcel.operator_id == operator_id, Parcel.match_status.is_(None))
+        .order_by(Parcel.created_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.execute(stmt).scalars())
+    match_parcels(session, operator_id=operator_id, parcel_ids=ids)
+    return len(ids)
+
+
+def match_all_pending(database: Database, operator_id: uuid.UUID) -> int:
+    """Match every pending parcel of the operator, one chunk per transaction; returns how many."""
+    total = 0
+    while True:
+        with database.session_scope() as session:
+            done = match_pending(session, operator_id=operator_id)
+        total += done
+        if not done:
+            return total
+
+
+def pending_count(session: Session, *, operator_id: uuid.UUID) -> int:
+    return session.execute(
+        select(func.count())
+        .select_from(Parcel)
+        .where(Parcel.operator_id == operator_id, Parcel.match_status.is_(None))
+    ).scalar_one()
 
 
 def as_json(address: str, match: Match) -> dict[str, Any]:

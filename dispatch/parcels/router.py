@@ -6,13 +6,14 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
 from carriers.unified import ParcelStatus
-from dispatch.deps import CurrentCarrier, IdempotencyKey, JsonBody, SessionDep, SettingsDep
+from dispatch.deps import CurrentCarrier, IdempotencyKey, JsonBody, SessionDep, SettingsDep, get_database
 from dispatch.idempotency import execute_once, fingerprint
+from dispatch.jobs.matching import schedule_matching
 from dispatch.observability import IDEMPOTENT_REPLAYS, PARCELS_INGESTED
 from dispatch.parcels import service
 from dispatch.parcels.schemas import EventList, IngestResponse, ParcelBatchIn, ParcelOut, ParcelPage
@@ -61,10 +62,12 @@ def post_parcels(
     body: JsonBody,
     session: SessionDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> JSONResponse:
     """Each record is validated on its own: good ones land, bad ones come back with index, field and reason.
 
     A known waybill is updated in place (its mutable fields) and gets an event; it never gets a second row.
+    New and re-addressed parcels are matched to a village and station right after the response.
     """
     records = service.validate_envelope(body, max_records=settings.max_batch_records)
     path = request.url.path
@@ -90,10 +93,13 @@ def post_parcels(
         summary = stored.body["summary"]
         for result in ("created", "updated", "unchanged", "rejected"):
             PARCELS_INGESTED.labels(result).inc(summary[result])
+        if summary["created"] or summary["updated"]:
+            background.add_task(schedule_matching, settings, get_database(request), carrier.operator_id)
     return JSONResponse(
         stored.body,
         status_code=stored.status,
         headers={"Idempotent-Replayed": "true" if stored.replayed else "false"},
+        background=background,
     )
 
 

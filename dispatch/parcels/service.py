@@ -20,7 +20,6 @@ from carriers.waybill import check_s10
 from dispatch.accounts.service import CarrierContext
 from dispatch.db import utcnow
 from dispatch.errors import NotFound, ValidationFailed
-from dispatch.matching import service as matching
 from dispatch.models import EventKind, ParcelEvent
 from dispatch.models import Parcel as ParcelRow
 from dispatch.parcels import repository
@@ -54,8 +53,16 @@ MUTABLE_FIELDS: dict[str, str] = {
     "promised_date": "promised_date",
     "sort_hint": "sort_hint",
 }
-# A new address makes the resolved station stale; matching fills these again.
-_RESOLUTION_COLUMNS = ("county_code", "township_code", "village_code", "station_id")
+# A new address makes the resolved station stale: the parcel is pending again until matching runs.
+_RESOLUTION_COLUMNS = (
+    "county_code",
+    "township_code",
+    "village_code",
+    "station_id",
+    "match_status",
+    "match_confidence",
+    "match_reason",
+)
 
 
 def _columns(record: Parcel) -> dict[str, Any]:
@@ -199,14 +206,8 @@ def store(session: Session, *, carrier: CarrierContext, validated: Validated) ->
         for waybill, (_index, record) in by_waybill.items()
         if waybill not in existing
     ]
-    # New parcels are matched to a village and station before they are written, in the same insert.
-    resolved = matching.resolve(
-        session,
-        operator_id=carrier.operator_id,
-        addresses=[(row["address_text"], row["sort_hint"]) for row in new_rows],
-    )
-    for new_row, columns in zip(new_rows, resolved or [], strict=False):
-        new_row.update(columns)
+    # New parcels land unmatched (match_status NULL = pending); matching runs after the commit, in a
+    # worker (see dispatch.jobs.matching), so ingestion pays for storage only.
     created = repository.insert_new(session, new_rows)
     raced = [row["waybill_no"] for row in new_rows if row["waybill_no"] not in created]
     if raced:  # inserted by a concurrent request between our read and our insert
@@ -240,11 +241,6 @@ def store(session: Session, *, carrier: CarrierContext, validated: Validated) ->
                 index=index, waybill_no=waybill, parcel_id=row.id, result=outcome, warnings=warnings
             )
     repository.insert_events(session, events)
-    # Known parcels whose address changed are matched again.
-    readdressed = [
-        e["parcel_id"] for e in events if e["kind"] is EventKind.UPDATED and "address" in e["changed_fields"]
-    ]
-    matching.match_parcels(session, operator_id=carrier.operator_id, parcel_ids=readdressed)
 
     accepted = [results[i] for i in sorted(results)]
     rejected.sort(key=lambda r: r.index)

@@ -46,7 +46,13 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
 def queue(
     session: Session, *, desk: DeskContext, status: str | None, cursor: str | None, limit: int
 ) -> ReviewPage:
-    """One page of the operator's waiting parcels, oldest first, each with what the matcher found."""
+    """One page of the operator's waiting parcels, oldest first, each with what the matcher found.
+
+    Parcels still pending (new, not yet seen by the matching worker) are matched first, so the queue
+    never shows a parcel the matcher would place by itself.
+    """
+    while matching.match_pending(session, operator_id=desk.operator_id):
+        pass
     conditions = _waiting(desk.operator_id)
     if status:
         conditions.append(Parcel.match_status == status)
