@@ -185,7 +185,7 @@ def measure_upload(rows: int, admin_url: str, port: int) -> dict[str, Any]:
         account = prepare(url, 1)[0]
         auth = {"Authorization": f"Bearer {account.api_key}"}
         with (
-            api_process(url, port, Path(tmp) / "api.log"),
+            api_process(url, port, Path(tmp) / "api.log", None),
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client,
         ):
             started = time.perf_counter()

@@ -260,6 +260,33 @@ def parcels_import(
 
 
 @app.command()
+def scenario(
+    county: Annotated[str, typer.Option(help="6-digit NBS county code.")] = "211104",
+    parcels: Annotated[int, typer.Option(min=1, max=1_000_000, help="Parcels in the wave.")] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of placement, parcels and solver.")] = 0,
+    gazetteer: Annotated[Path | None, typer.Option(help="NBS tables; default from settings.")] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1.0, help="Seconds from start to answer (build and solve).")
+    ] = 30.0,
+) -> None:
+    """Build a synthetic wave for a county (a station per village), solve and check it; prints JSON."""
+    from dispatch.planning.scenario import ScenarioError, ScenarioSpec, process_age_s, run_scenario
+
+    settings = get_settings()
+    spec = ScenarioSpec(
+        county_code=county, parcels=parcels, seed=seed, gazetteer_dir=gazetteer or settings.gazetteer_dir
+    )
+    try:
+        # The limit counts from the process's start: interpreter start-up and imports included.
+        report = run_scenario(
+            spec, settings=settings, time_limit_s=time_limit, already_elapsed_s=process_age_s()
+        )
+    except ScenarioError as exc:
+        _fail(str(exc), field=exc.field)
+    _emit(report)
+
+
+@app.command()
 def match(
     gazetteer: Annotated[Path | None, typer.Option(help="NBS tables; default from settings.")] = None,
     county: Annotated[str | None, typer.Option(help="The operator's county code (evidence).")] = None,
@@ -273,6 +300,60 @@ def match(
     matcher = matcher_for(str(gazetteer_dir))
     for line in match_lines(matcher, sys.stdin, county=county):
         sys.stdout.write(line + "\n")
+
+
+@app.command("solve")
+def solve_file(
+    file: Annotated[Path, typer.Argument(help="A Solomon or VRPLIB (CVRP, VRPTW) instance file.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the whole run, more than 0.")
+    ],
+    seed: Annotated[int, typer.Option(help="Seed for the engines' random choices.")] = 0,
+) -> None:
+    """Plan a benchmark instance; prints {"routes": [[customer ids…], …], "cost", "vehicles", "feasible"}.
+
+    Costs use the file's convention (VRPTW: distances truncated to 0.1; CVRP: rounded to integers).
+    An unreadable file or a bad limit exits with status 2 and a JSON error on stderr.
+    """
+    import math
+    import os
+    from typing import NoReturn
+
+    from dispatch.planning import instances
+    from routing.problem import RoutingError
+
+    def process_age_s() -> float:
+        """Seconds since this process started (start-up and imports included); 0 when unknown."""
+        try:
+            with (
+                open("/proc/self/stat", encoding="ascii") as stat,
+                open("/proc/uptime", encoding="ascii") as up,
+            ):
+                started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+                return max(0.0, float(up.read().split()[0]) - started_ticks / os.sysconf("SC_CLK_TCK"))
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    def refuse(message: str, field: str) -> NoReturn:
+        sys.stderr.write(json.dumps({"error": message, "field": field}, ensure_ascii=False) + "\n")
+        raise typer.Exit(code=2)
+
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        refuse(f"--time-limit must be a positive number of seconds, not {time_limit}", "time_limit")
+    if seed < 0:
+        refuse(f"--seed must not be negative, not {seed}", "seed")
+    try:
+        instance = instances.read_instance(file)
+    except instances.InstanceError as exc:
+        refuse(str(exc), "file")
+    # The limit is for the whole command: start-up, imports and reading count against it, and the
+    # search keeps at least half of it.
+    budget = max(time_limit - process_age_s() - 0.5, time_limit / 2)
+    try:
+        answer = instances.solve_instance(instance, time_limit_s=budget, seed=seed)
+    except RoutingError as exc:
+        refuse(str(exc), exc.field)
+    _emit({"instance": instance.name, **answer.to_json()})
 
 
 @desk_app.command("create")
@@ -603,9 +684,13 @@ def serve(
 
 @app.command()
 def worker(
-    queues: Annotated[list[str] | None, typer.Argument(help="Queues to listen on.")] = None,
+    queues: Annotated[
+        list[str] | None, typer.Argument(help="Queues to listen on (default: every gongpei queue).")
+    ] = None,
 ) -> None:
     """Run an RQ worker with the scheduler (needs GONGPEI_REDIS_URL)."""
+    from dispatch.jobs import ALL_QUEUES
+
     settings = get_settings()
     if not settings.redis_url:
         _fail(
@@ -614,8 +699,15 @@ def worker(
     from redis import Redis
     from rq import Worker
 
+    from dispatch.matching.service import database_matcher
+
+    # Built once here, so every forked work-horse inherits the matcher instead of building its own.
+    database = _database(settings)
+    with database.session_scope() as session:
+        database_matcher(session)
+    database.engine.dispose()
     connection = Redis.from_url(settings.redis_url or "")
-    Worker(queues or ["default"], connection=connection).work(with_scheduler=True)
+    Worker(queues or list(ALL_QUEUES), connection=connection).work(with_scheduler=True)
 
 
 @app.command()

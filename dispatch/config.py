@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console).")
     gazetteer_dir: Path = Field(Path("../shared/data/liaoning"), description="NBS division tables.")
+    wave_cutoffs: list[str] = Field(
+        default_factory=lambda: ["08:30", "13:30"],
+        description="Wave cut-off times (HH:MM, operator's zone) for operators without their own.",
+    )
+    osrm_url: str | None = Field(
+        None, description="OSRM-compatible /table service for road distances; unset = great-circle estimate."
+    )
+    osrm_profile: str = Field("driving", description="OSRM profile in the /table URL.")
+    osrm_timeout_s: float = Field(10.0, gt=0, description="Timeout of one /table request.")
+    osrm_max_table: int = Field(100, ge=2, description="Most points per side of one /table request.")
+    road_circuity: float = Field(1.3, ge=1.0, le=3.0, description="Road ÷ great-circle distance.")
+    road_speeds: str = Field(
+        "2000:25,10000:40,*:55", description="Speed bands 'metres:km/h,…,*:km/h', driven in turn."
+    )
+    distance_cache_size: int = Field(16, ge=0, description="Distance matrices kept per process.")
 
     @field_validator("timezone")
     @classmethod
@@ -48,6 +63,29 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("wave_cutoffs")
+    @classmethod
+    def _cutoffs(cls, value: list[str]) -> list[str]:
+        from routing.batching import parse_cutoffs
+        from routing.problem import RoutingError
+
+        try:
+            parse_cutoffs(value)
+        except RoutingError as exc:
+            raise ValueError(exc.reason) from exc
+        return [v.strip() for v in value]
+
+    @field_validator("road_speeds")
+    @classmethod
+    def _speeds(cls, value: str) -> str:
+        from routing.distance import SpeedProfile
+        from routing.problem import RoutingError
+
+        try:
+            return str(SpeedProfile.parse(value))
+        except RoutingError as exc:
+            raise ValueError(f"{exc.field}: {exc.reason}") from exc
 
     @property
     def is_sqlite(self) -> bool:

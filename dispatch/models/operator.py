@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db import Base, enum_type, new_id, utcnow
+from dispatch.db import Base, JSONType, enum_type, new_id, utcnow
 
 
 class Operator(Base):
@@ -19,6 +19,8 @@ class Operator(Base):
     name: Mapped[str] = mapped_column(String(200))
     county_code: Mapped[str] = mapped_column(String(12), index=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Wave cut-offs as ["08:30", "13:30"] (local time in ``timezone``); null = the service's default.
+    wave_cutoffs: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,0 +1,1 @@
+"""Planning: turning outside problem descriptions (benchmark files, scenarios) into routing problems."""
