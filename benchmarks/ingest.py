@@ -5,8 +5,9 @@
 Creates a database of its own, migrates it, starts one uvicorn process (and, as the compose file does,
 a Redis of its own on another port with one ``gongpei worker`` that matches the parcels to stations after
 they land; ``--no-worker`` leaves matching to the API process) and posts the parcels in batches from
-concurrent clients; then it waits until every parcel is matched and reports how long that took. A share of the batches is sent twice: some replayed with the same key after a
-success, some cut off mid-request and sent again until a 2xx. Then it checks the table against every
+concurrent clients; then it waits until every parcel is matched and reports how long that took. A share
+of the batches is sent twice: some replayed with the same key after a success, some cut off mid-request
+and sent again until a 2xx. Then it checks the table against every
 waybill a 2xx acknowledged, times a psycopg ``COPY`` of the same rows for the ceiling, and drops the
 database. Figures go to stdout as one JSON object, progress to stderr; the exit status is 1 when an
 acknowledged waybill is missing, a waybill is stored twice, a batch failed or a replay differed.

@@ -73,7 +73,8 @@ class Stop:
     priority: int = 0
     """Higher = more important; the caller folds priority and promised dates into the drop penalty."""
     pinned_vehicle: str | None = None
-    """A dispatcher pinned this stop to that vehicle: no other vehicle may serve it."""
+    """A dispatcher pinned this stop to that vehicle: no other vehicle may serve it. A pin to a vehicle
+    not in the fleet (off today) is no error: the stop is left out as ``no_eligible_vehicle``."""
     group: str | None = None
     """Stops split from one station share a group (for reporting; each part is routed on its own)."""
 
@@ -137,7 +138,6 @@ class Problem:
         for i, depot in enumerate(self.depots):
             _location(f"depots[{i}].location", depot.location, size)
             _window(f"depots[{i}].window", depot.window)
-        vehicle_ids = {v.id for v in self.vehicles}
         depot_ids = {d.id for d in self.depots}
         for i, stop in enumerate(self.stops):
             where = f"stops[{i}]"
@@ -149,8 +149,6 @@ class Problem:
             for name in ("service_s", "service_per_piece_s", "drop_penalty_fen"):
                 if getattr(stop, name) < 0:
                     raise RoutingError(f"{where}.{name}", "must not be negative")
-            if stop.pinned_vehicle is not None and stop.pinned_vehicle not in vehicle_ids:
-                raise RoutingError(f"{where}.pinned_vehicle", f"no vehicle {stop.pinned_vehicle!r}")
         for i, vehicle in enumerate(self.vehicles):
             where = f"vehicles[{i}]"
             _amounts(f"{where}.capacity", vehicle.capacity, dims)
@@ -171,6 +169,8 @@ def _matrix(name: str, matrix: Sequence[Sequence[int]], size: int) -> None:
     if size == 0:
         raise RoutingError(name, "the matrix is empty")
     for i, row in enumerate(matrix):
+        if not isinstance(row, Sequence):
+            raise RoutingError(f"{name}[{i}]", "missing row (a hole in the matrix)")
         if len(row) != size:
             raise RoutingError(f"{name}[{i}]", f"row has {len(row)} entries; the matrix is {size} wide")
         for j, value in enumerate(row):
