@@ -9,6 +9,7 @@ Engines:
 
 * ``ortools`` (``routing.engines.ortools``): every constraint of the model, always available.
 * ``pyvrp`` (``routing.engines.pyvrp``): everything PyVRP 0.14 expresses exactly; ``supports`` says when.
+* ``vroom`` (``routing.engines.vroom``): one trip per vehicle, one cost per km; fast and deterministic.
 
 Both minimise the same objective in milli-fen (``routing.problem.MILLI``): distance_m × cost_per_km_fen
 per vehicle, plus 1000 × fixed_cost_fen per vehicle used, plus 1000 × drop_penalty_fen per optional stop
@@ -30,7 +31,7 @@ from routing.problem import MILLI, Problem, Route, Stop, Trip, Vehicle, Visit
 ProgressCallback = Callable[[float, int], None]
 """Called with (seconds since the solve started, objective in milli-fen) when an engine improves."""
 
-ENGINE_NAMES: tuple[str, ...] = ("ortools", "pyvrp")
+ENGINE_NAMES: tuple[str, ...] = ("ortools", "pyvrp", "vroom")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from routing.engines import EngineParams, Plan, get_engine, realise, required_penalty
 from routing.engines import pyvrp as pyvrp_engine
@@ -30,13 +30,14 @@ def _servable(prob: Problem) -> Problem:
     )
 
 
-@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "vroom"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prob=small_problems())
 def test_a_plan_the_engine_calls_feasible_needs_no_repair(engine, prob):
     """The translation is exact: whatever the engine returns as a feasible plan keeps every constraint as
     ``realise`` (and then the checker) reads them — nothing is taken off it."""
     prob = _servable(prob)
+    assume(get_engine(engine).supports(prob))
     plan = get_engine(engine).run(prob, _engine_params(limit=30), None)
     if engine == "pyvrp" and plan.objective is None:
         return  # PyVRP found nothing feasible (the fleet is short): repaired downstream by design
@@ -195,3 +196,39 @@ def test_several_depots_each_with_its_own_hours():
         for route in realised.routes:
             if route.vehicle_id == "l":
                 assert route.trips[0].depart_s >= 30_000
+
+
+def test_vroom_takes_pickups_cold_stops_and_pins_as_the_problem_says():
+    """Cold stops only on the refrigerated van, the pinned stop only on its vehicle, a pickup carried back:
+    VROOM's plan needs no repair and serves every stop."""
+    prob = problem(
+        [(0, 0), (1000, 0), (0, 1000), (1000, 1000)],
+        [
+            stop("cold", 1, weight=100, refrigerated=True),
+            stop("pinned", 2, weight=100, pinned_vehicle="van"),
+            stop("produce", 3, weight=100, pickup_weight=900),
+        ],
+        [vehicle("van", capacity_g=1000), vehicle("fridge", capacity_g=1000, refrigerated=True)],
+    )
+    assert get_engine("vroom").supports(prob)
+    plan = get_engine("vroom").run(prob, _engine_params(), None)
+    served = {stop_id: vehicle_id for vehicle_id, trips in plan.routes for trip in trips for stop_id in trip}
+    assert served["cold"] == "fridge"
+    assert served["pinned"] == "van"
+    assert set(served) == {"cold", "pinned", "produce"}
+    assert realise(prob, plan).removed == ()
+
+
+def test_vroom_declines_what_it_cannot_say():
+    """Different costs per km, or a maximum duration shorter than the shift (VROOM's limit counts driving
+    only), are left to the other engines."""
+    base = problem([(0, 0), (1000, 0)], [stop("s", 1, weight=10)], [vehicle("a"), vehicle("b")])
+    assert get_engine("vroom").supports(base)
+    mixed = problem(
+        [(0, 0), (1000, 0)],
+        [stop("s", 1, weight=10)],
+        [vehicle("a", cost_per_km_fen=100), vehicle("b", cost_per_km_fen=150)],
+    )
+    assert not get_engine("vroom").supports(mixed)
+    short_day = problem([(0, 0), (1000, 0)], [stop("s", 1, weight=10)], [vehicle("a", max_duration_s=600)])
+    assert not get_engine("vroom").supports(short_day)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from routing.engines import Engine, get_engine
 from routing.problem import Depot, Problem, RoutingError, Stop, TimeWindow, UnassignedReason
-from routing.solver import SolveParams, choose_engines, solve
+from routing.solver import SolveParams, _shares, choose_engines, plan_runs, solve
 from tests.routing.factories import (
     brute_force,
     objective_milli,
@@ -441,10 +441,18 @@ def test_a_failing_engine_does_not_sink_the_portfolio(monkeypatch):
 
 
 def test_default_portfolio_prefers_pyvrp_and_falls_back_to_ortools():
-    """PyVRP runs on every worker when it expresses the problem; a non-zero matrix diagonal (PyVRP cannot
-    take it) leaves OR-Tools; a fleet too small for the required stops adds OR-Tools."""
+    """PyVRP runs on every worker when it expresses the problem, the last worker running VROOM first when
+    VROOM expresses it too; a non-zero matrix diagonal (PyVRP cannot take it) leaves OR-Tools; a fleet too
+    small for the required stops adds OR-Tools."""
     prob = _base()
-    assert choose_engines(prob, SolveParams(time_limit_s=1)) == ("pyvrp", "pyvrp")
+    assert choose_engines(prob, SolveParams(time_limit_s=1)) == ("pyvrp", "vroom", "pyvrp")
+    assert choose_engines(prob, SolveParams(time_limit_s=1, workers=1)) == ("pyvrp",)
+    assert [
+        [r.engine for r in share] for share in _shares(plan_runs(prob, SolveParams(time_limit_s=1)), 2)
+    ] == [
+        ["pyvrp"],
+        ["vroom", "pyvrp"],
+    ]
     odd = Problem(
         depots=prob.depots,
         stops=prob.stops,
