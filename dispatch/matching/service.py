@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.config import get_settings
-from dispatch.db import Database
+from dispatch.db import Database, is_postgres, pg_bulk_update
 from dispatch.matching.engine import Match, Matcher, Status
 from dispatch.matching.gazetteer import Division as GazetteerDivision
 from dispatch.matching.gazetteer import Gazetteer, Level, load_dir
@@ -139,13 +139,21 @@ def match_parcels(session: Session, *, operator_id: uuid.UUID, parcel_ids: list[
     rows = session.execute(
         select(Parcel.id, Parcel.address_text, Parcel.sort_hint).where(Parcel.id.in_(parcel_ids))
     ).all()
+    return _store_matches(session, operator_id=operator_id, rows=rows)
+
+
+def _store_matches(session: Session, *, operator_id: uuid.UUID, rows: Sequence[Any]) -> int:
+    """Match (id, address_text, sort_hint) rows and write the results; returns how many got a station."""
     resolved = resolve(
         session, operator_id=operator_id, addresses=[(r.address_text, r.sort_hint) for r in rows]
     )
     if not resolved:
         return 0
     updates = [{"id": row.id, **columns} for row, columns in zip(rows, resolved, strict=True)]
-    session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
+    if is_postgres(session):
+        pg_bulk_update(session, Parcel.__table__, updates)
+    else:
+        session.execute(update(Parcel), updates)  # bulk UPDATE by primary key
     return sum(1 for u in updates if u["station_id"] is not None)
 
 
@@ -163,16 +171,16 @@ def match_pending(session: Session, *, operator_id: uuid.UUID, limit: int = PEND
     if database_matcher(session) is None:
         return 0
     stmt = (
-        select(Parcel.id)
+        select(Parcel.id, Parcel.address_text, Parcel.sort_hint)
         .where(Parcel.operator_id == operator_id, Parcel.match_status.is_(None))
         .order_by(Parcel.created_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.execute(stmt).scalars())
-    match_parcels(session, operator_id=operator_id, parcel_ids=ids)
-    return len(ids)
+    rows = session.execute(stmt).all()
+    _store_matches(session, operator_id=operator_id, rows=rows)
+    return len(rows)
 
 
 def match_all_pending(database: Database, operator_id: uuid.UUID) -> int:
