@@ -157,6 +157,15 @@ def _store_matches(session: Session, *, operator_id: uuid.UUID, rows: Sequence[A
     return sum(1 for u in updates if u["station_id"] is not None)
 
 
+def _pending(operator_id: uuid.UUID) -> tuple[Any, ...]:
+    """Not matched yet (new, or re-addressed) and not placed at a station by other means."""
+    return (
+        Parcel.operator_id == operator_id,
+        Parcel.match_status.is_(None),
+        Parcel.station_id.is_(None),
+    )
+
+
 PENDING_CHUNK = 2000
 """Pending parcels matched per transaction: one chunk's rows are locked at a time."""
 
@@ -172,7 +181,7 @@ def match_pending(session: Session, *, operator_id: uuid.UUID, limit: int = PEND
         return 0
     stmt = (
         select(Parcel.id, Parcel.address_text, Parcel.sort_hint)
-        .where(Parcel.operator_id == operator_id, Parcel.match_status.is_(None))
+        .where(*_pending(operator_id))
         .order_by(Parcel.created_at)
         .limit(limit)
     )
@@ -196,9 +205,7 @@ def match_all_pending(database: Database, operator_id: uuid.UUID) -> int:
 
 def pending_count(session: Session, *, operator_id: uuid.UUID) -> int:
     return session.execute(
-        select(func.count())
-        .select_from(Parcel)
-        .where(Parcel.operator_id == operator_id, Parcel.match_status.is_(None))
+        select(func.count()).select_from(Parcel).where(*_pending(operator_id))
     ).scalar_one()
 
 

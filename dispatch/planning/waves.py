@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from carriers.unified import Direction, ParcelStatus, Temperature
 from dispatch.config import Settings
 from dispatch.errors import NotFound, ValidationFailed
+from dispatch.matching import service as matching
 from dispatch.models import Operator, Parcel, ParcelEvent, Station
 from dispatch.models import Vehicle as VehicleRow
 from routing.batching import (
@@ -180,6 +181,10 @@ def batch_wave(
     )
     if include_backlog:
         window = WaveWindow(window.name, window.index, None, window.cutoff, window.service_date)
+    # Parcels still pending a match (a lost or late matching job) are matched first, so none is kept
+    # back as "no station" only because the worker has not reached it yet.
+    while matching.match_pending(session, operator_id=operator_id):
+        pass
     # Correlated, so only the operator's waiting parcels are looked up (by the parcel_id index), not
     # every event of every operator grouped first.
     arrived = (

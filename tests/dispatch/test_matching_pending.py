@@ -161,3 +161,21 @@ def test_without_redis_matching_runs_in_process(pg_url: str, committed_db: Datab
     schedule_matching(settings_for(pg_url), committed_db, operator_id)
     with committed_db.session_scope() as session:
         assert _statuses(session, operator_id) == {rec["waybill_no"]: "village"}
+
+
+def test_planning_a_wave_matches_what_is_still_pending(db_session: Session) -> None:
+    from datetime import date
+
+    from dispatch.planning.waves import batch_wave
+
+    operator_id, tenant = _county(db_session)
+    _ingest(db_session, tenant, record(address=ADDRESS), record(address="宽甸县灌水镇李家大屯5组"))
+    assert matching.pending_count(db_session, operator_id=operator_id) == 2
+    batch_wave(
+        db_session,
+        operator_id=operator_id,
+        service_date=date(2026, 11, 30),
+        wave=1,
+        settings=settings_for(""),
+    )
+    assert matching.pending_count(db_session, operator_id=operator_id) == 0
