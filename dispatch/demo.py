@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carriers import registry
 from carriers.base import beijing
@@ -18,8 +19,9 @@ from dispatch.accounts import service as accounts
 from dispatch.db import Database
 from dispatch.divisions.service import import_gazetteer
 from dispatch.imports import service as imports
+from dispatch.matching import service as matching
 from dispatch.matching.gazetteer import load_dir
-from dispatch.models import CarrierAccount, DispatcherUser, Operator
+from dispatch.models import CarrierAccount, DispatcherUser, Operator, Parcel
 from dispatch.parcels import service as parcels
 from dispatch.stations.service import seed_village_stations
 from dispatch.tracking import service as tracking
@@ -177,5 +179,15 @@ def seed(database: Database, *, gazetteer_dir: Path, parcels_per_carrier: int = 
         )
         upload_id = upload.id
     imports.process(database, upload_id)
+    operator_id = uuid.UUID(out["operator_id"])
+    matching.match_all_pending(database, operator_id)  # what the import's own matching did not reach
+    with database.session_scope() as session:
+        placed = session.execute(
+            select(func.count()).where(Parcel.operator_id == operator_id, Parcel.station_id.is_not(None))
+        ).scalar_one()
+        waiting = session.execute(
+            select(func.count()).where(Parcel.operator_id == operator_id, Parcel.station_id.is_(None))
+        ).scalar_one()
+    out["parcels"] = {"at_a_station": placed, "waiting_in_review": waiting}
     out["yto_manifest_report"] = f"/v1/parcels/files/{upload_id}"
     return out
