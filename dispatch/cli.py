@@ -29,6 +29,9 @@ gazetteer_app = typer.Typer(help="The NBS division tables in the database.", no_
 seed_app = typer.Typer(help="Starting data for an operator.", no_args_is_help=True)
 stations_app = typer.Typer(help="The operator's stations (the desk's view).", no_args_is_help=True)
 review_app = typer.Typer(help="The address review queue of the dispatch desk.", no_args_is_help=True)
+vehicle_app = typer.Typer(help="The operator's vehicles.", no_args_is_help=True)
+driver_app = typer.Typer(help="Drivers and their per-shift tokens.", no_args_is_help=True)
+dispatcher_app = typer.Typer(help="Dispatchers (desk users) with a desk token.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(operator_app, name="operator")
 app.add_typer(carrier_app, name="carrier")
@@ -39,6 +42,9 @@ app.add_typer(gazetteer_app, name="gazetteer")
 app.add_typer(seed_app, name="seed")
 app.add_typer(review_app, name="review")
 app.add_typer(stations_app, name="stations")
+app.add_typer(vehicle_app, name="vehicle")
+app.add_typer(driver_app, name="driver")
+app.add_typer(dispatcher_app, name="dispatcher")
 
 
 @app.callback()
@@ -680,6 +686,103 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+@vehicle_app.command("create")
+def vehicle_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    plate: Annotated[str, typer.Option(help="Number plate, e.g. 辽F·A1234.")],
+    capacity_kg: Annotated[float, typer.Option("--capacity-kg", help="Payload in kilograms.")],
+    refrigerated: Annotated[bool, typer.Option(help="A refrigerated van (cold-chain stops).")] = False,
+    volume_m3: Annotated[float | None, typer.Option("--volume-m3", help="Cargo space in m³.")] = None,
+) -> None:
+    """Add a vehicle to the operator's fleet; prints {"vehicle_id"}."""
+    from dispatch.errors import DispatchError
+    from dispatch.fleet import service
+
+    operator_id = _uuid(operator, "operator")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            vehicle = service.create_vehicle(
+                session,
+                operator_id=operator_id,
+                plate=plate,
+                capacity_kg=capacity_kg,
+                capacity_volume_cm3=None if volume_m3 is None else round(volume_m3 * 1_000_000),
+                refrigerated=refrigerated,
+            )
+            out = {
+                "vehicle_id": str(vehicle.id),
+                "plate": vehicle.plate_no,
+                "capacity_weight_g": vehicle.capacity_weight_g,
+                "refrigerated": vehicle.refrigerated,
+            }
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    finally:
+        database.engine.dispose()
+    _emit(out)
+
+
+@driver_app.command("create")
+def driver_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    name: Annotated[str, typer.Option(help="The driver's name.")],
+    vehicle: Annotated[str | None, typer.Option(help="Vehicle id the driver drives.")] = None,
+) -> None:
+    """Add a driver; prints {"driver_id", "token"} (a shift token, shown this once)."""
+    from dispatch.errors import DispatchError
+    from dispatch.fleet import service
+
+    operator_id = _uuid(operator, "operator")
+    vehicle_id = _uuid(vehicle, "vehicle") if vehicle else None
+    settings = get_settings()
+    database = _database(settings)
+    try:
+        with database.session_scope() as session:
+            driver, token = service.create_driver(
+                session,
+                operator_id=operator_id,
+                name=name,
+                vehicle_id=vehicle_id,
+                token_hours=settings.driver_token_hours,
+            )
+            out = {
+                "driver_id": str(driver.id),
+                "token": token.api_key,
+                "token_id": str(token.key_id),
+                "token_hours": settings.driver_token_hours,
+            }
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    finally:
+        database.engine.dispose()
+    _emit(out)
+
+
+@dispatcher_app.command("create")
+def dispatcher_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    name: Annotated[str, typer.Option(help="The dispatcher's name (also the desk user name).")],
+) -> None:
+    """Add a dispatcher (a desk user); prints {"dispatcher_id", "token"} (a desk token, shown this once)."""
+    from dispatch.accounts import service
+    from dispatch.errors import DispatchError
+
+    operator_id = _uuid(operator, "operator")
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            user, key = service.create_desk_user(
+                session, operator_id=operator_id, username=name, display_name=name
+            )
+            out = {"dispatcher_id": str(user.id), "token": key.api_key, "token_prefix": key.prefix}
+    except DispatchError as exc:
+        _fail(exc.detail, field=(exc.errors or [{}])[0].get("field"))
+    finally:
+        database.engine.dispose()
+    _emit(out)
 
 
 @app.command()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     idempotency_lock_timeout_ms: int = Field(
         5000, ge=100, description="How long a request waits on the same key in flight before 409."
     )
+    driver_token_hours: int = Field(
+        14, ge=1, le=24, description="How long a driver's shift token lives (RELIABILITY: one shift at most)."
+    )
     db_pool_size: int = Field(10, ge=1)
     db_connect_timeout_s: int = Field(3, ge=1)
     log_level: str = Field("INFO")

@@ -63,7 +63,7 @@ class DeskContext:
     timezone: str
 
 
-def _new_key(kind_prefix: str) -> tuple[str, str, str]:
+def new_key(kind_prefix: str) -> tuple[str, str, str]:
     """A fresh 256-bit key with its visible prefix and SHA-256 digest."""
     api_key = kind_prefix + secrets.token_urlsafe(32)
     return api_key, api_key[:PREFIX_CHARS], hash_key(api_key)
@@ -125,7 +125,7 @@ def create_carrier(
 
 def issue_key(session: Session, *, carrier_id: uuid.UUID, expires_at: datetime | None = None) -> IssuedKey:
     """A new 256-bit key; only its SHA-256 and visible prefix are stored."""
-    api_key, prefix, digest = _new_key(KEY_PREFIX)
+    api_key, prefix, digest = new_key(KEY_PREFIX)
     record = ApiKey(carrier_id=carrier_id, prefix=prefix, key_sha256=digest, expires_at=expires_at)
     session.add(record)
     session.flush()
@@ -213,7 +213,7 @@ def issue_desk_key(session: Session, *, user_id: uuid.UUID, expires_at: datetime
     """A new desk key for the user; only its SHA-256 and visible prefix are stored."""
     if session.get(DispatcherUser, user_id) is None:
         raise NotFound(f"desk user {user_id} not found")
-    api_key, prefix, digest = _new_key(DESK_KEY_PREFIX)
+    api_key, prefix, digest = new_key(DESK_KEY_PREFIX)
     record = DeskApiKey(user_id=user_id, prefix=prefix, key_sha256=digest, expires_at=expires_at)
     session.add(record)
     session.flush()

@@ -4,7 +4,7 @@ from dispatch.models.alias import AddressAlias
 from dispatch.models.carrier import ApiKey, CarrierAccount
 from dispatch.models.division import Division, DivisionLevel
 from dispatch.models.file_import import FileImport, ImportStatus
-from dispatch.models.fleet import Driver, Vehicle
+from dispatch.models.fleet import Driver, DriverToken, Vehicle
 from dispatch.models.idempotency import IdempotencyRecord
 from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
@@ -20,6 +20,7 @@ __all__ = [
     "Division",
     "DivisionLevel",
     "Driver",
+    "DriverToken",
     "EventKind",
     "FileImport",
     "IdempotencyRecord",
