@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -36,6 +37,21 @@ class Settings(BaseSettings):
     )
     driver_token_hours: int = Field(
         14, ge=1, le=24, description="How long a driver's shift token lives (RELIABILITY: one shift at most)."
+    )
+    plan_time_limit_s: int = Field(30, ge=1, description="Solver time per plan when the desk names none.")
+    max_plan_time_limit_s: int = Field(600, ge=1, description="Longest solve a plan may ask for.")
+    solver_workers: int = Field(2, ge=1, le=64, description="Solver processes per plan on a job worker.")
+    solver_solution_limit: int | None = Field(
+        None, ge=1, description="Stop each solve after this many improvements (tests: a deterministic stop)."
+    )
+    plan_shift_start: str = Field("08:00", pattern=r"^\d{2}:\d{2}$", description="Vehicles' shift start.")
+    plan_shift_end: str = Field("19:00", pattern=r"^\d{2}:\d{2}$", description="Vehicles' shift end.")
+    plan_max_trips: int = Field(2, ge=1, le=6, description="Trips per vehicle and shift (reload at the hub).")
+    plan_reload_s: int = Field(1800, ge=0, description="Time at the hub between two trips.")
+    vehicle_fixed_cost_fen: int = Field(26_000, ge=0, description="Cost of using a vehicle for a day.")
+    vehicle_cost_per_km_fen: int = Field(110, ge=0, description="Running cost per km.")
+    split_rule: Literal["per_piece", "per_weight", "per_stop", "standalone", "shapley"] = Field(
+        "shapley", description="How a route's cost is split among its carriers in a plan's preview."
     )
     db_pool_size: int = Field(10, ge=1)
     db_connect_timeout_s: int = Field(3, ge=1)

@@ -30,6 +30,7 @@ from dispatch.imports import router as imports_router
 from dispatch.inbound import router as inbound_router
 from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging, log
 from dispatch.parcels import router as parcels_router
+from dispatch.plans import router as plans_router
 from dispatch.review import router as review_router
 from dispatch.stations import router as stations_router
 
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(imports_router.router)
     app.include_router(review_router.router)
     app.include_router(stations_router.router)
+    app.include_router(plans_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ from dispatch.models.idempotency import IdempotencyRecord
 from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
+from dispatch.models.plan import Plan, PlanStatus
 from dispatch.models.station import Station, StationCoverage, StationKind
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "OutboxMessage",
     "Parcel",
     "ParcelEvent",
+    "Plan",
+    "PlanStatus",
     "Station",
     "StationCoverage",
     "StationKind",

@@ -1,0 +1,86 @@
+"""Dispatch desk: plans — ask for a wave to be planned, then read its progress and draft."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.deps import CurrentDispatcher, SessionDep, SettingsDep, get_database
+from dispatch.jobs.plans import schedule_plan
+from dispatch.plans import service
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_date: date = Field(description="The day the routes run (operator's calendar).")
+    wave: int | None = Field(
+        None, ge=1, description="Wave number (1 = first cut-off); none = everything waiting."
+    )
+    time_limit_s: int | None = Field(
+        None, ge=1, description="Solver time; default GONGPEI_PLAN_TIME_LIMIT_S."
+    )
+    vehicles: list[uuid.UUID] | None = Field(
+        None,
+        max_length=500,
+        description="Vehicles to plan with; none = every active vehicle with its driver.",
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Plan a service day's wave (solved in the background)",
+    responses={
+        401: {"description": "Missing or unknown desk key", **PROBLEM},
+        422: {"description": "A wave, time limit or vehicle the operator does not have", **PROBLEM},
+    },
+)
+def create_plan(
+    body: PlanIn,
+    request: Request,
+    desk: CurrentDispatcher,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    """202 with the plan's id; ``GET /v1/plans/{plan_id}`` shows its progress, then the draft."""
+    plan = service.create_plan(
+        session,
+        desk=desk,
+        settings=settings,
+        service_date=body.service_date,
+        wave=body.wave,
+        time_limit_s=body.time_limit_s,
+        vehicle_ids=body.vehicles,
+    )
+    background.add_task(schedule_plan, settings, get_database(request), plan.id, plan.time_limit_s)
+    return JSONResponse(
+        {"plan_id": str(plan.id), "status": plan.status.value, "url": f"/v1/plans/{plan.id}"},
+        status_code=202,
+        headers={"Location": f"/v1/plans/{plan.id}"},
+        background=background,
+    )
+
+
+@router.get(
+    "/{plan_id}",
+    summary="A plan: status, progress while solving, then routes, stops left out and the carriers' split",
+    responses={
+        401: {"description": "Missing or unknown desk key", **PROBLEM},
+        404: {"description": "No such plan", **PROBLEM},
+    },
+)
+def read_plan(
+    plan_id: Annotated[uuid.UUID, Path()], desk: CurrentDispatcher, session: SessionDep
+) -> dict[str, Any]:
+    return service.plan_view(service.get_plan(session, desk=desk, plan_id=plan_id), timezone=desk.timezone)

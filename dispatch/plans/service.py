@@ -1,0 +1,484 @@
+"""Plans: the dispatch desk asks for a wave to be planned; a job batches the wave's parcels into stops,
+builds the routing problem (stations, the operator's active vehicles with their drivers, distances),
+solves it and stores a draft the desk can read, with progress while it runs.
+
+PostgreSQL is the record of the work: a plan is ``queued`` until a job claims it (``solving``); a claim
+older than the plan's time limit plus a margin is taken again, so a job lost with its worker is redone by
+the next one (``run_plan`` is idempotent: a plan past ``solving`` is left alone).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dispatch.accounts.service import DeskContext
+from dispatch.config import Settings
+from dispatch.db import Database, utcnow
+from dispatch.errors import NotFound, ValidationFailed
+from dispatch.matching.service import matcher_for
+from dispatch.models import CarrierAccount, Driver, Operator, Parcel, Plan, PlanStatus
+from dispatch.models import Vehicle as VehicleRow
+from dispatch.observability import log
+from dispatch.planning.distances import operator_matrices
+from dispatch.planning.waves import UNLIMITED, WaveBatch, batch_wave, operator_cutoffs
+from routing.distance import Point
+from routing.problem import Depot, Problem, RoutingError, Solution, TimeWindow, Vehicle
+from routing.solver import SolveParams, solve
+from routing.split import CarrierStopLoad, SharedRoute, SplitError, SplitRule, allocate
+
+STALE_MARGIN_S = 300
+"""A ``solving`` plan whose claim is older than its time limit plus this is taken again."""
+_PROGRESS_EVERY_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class FleetVehicle:
+    row: VehicleRow
+    driver: Driver | None
+
+
+def _invalid(field: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
+
+
+def create_plan(
+    session: Session,
+    *,
+    desk: DeskContext,
+    settings: Settings,
+    service_date: date,
+    wave: int | None = None,
+    time_limit_s: int | None = None,
+    vehicle_ids: Sequence[uuid.UUID] | None = None,
+) -> Plan:
+    """A queued plan of the desk's operator. Raises ``ValidationFailed`` naming the field for a wave the
+    operator does not have, a time limit outside 1…``max_plan_time_limit_s``, or a vehicle that is not
+    the operator's active vehicle."""
+    operator = session.get(Operator, desk.operator_id)
+    if operator is None:
+        raise NotFound(f"operator {desk.operator_id} not found")
+    cutoffs = operator_cutoffs(operator, settings)
+    if wave is not None and not 1 <= wave <= len(cutoffs):
+        raise _invalid("wave", f"the operator has waves 1 to {len(cutoffs)} ({', '.join(cutoffs)})")
+    limit = settings.plan_time_limit_s if time_limit_s is None else time_limit_s
+    if not 1 <= limit <= settings.max_plan_time_limit_s:
+        raise _invalid("time_limit_s", f"must be 1 to {settings.max_plan_time_limit_s} seconds")
+    if vehicle_ids is not None:
+        if not vehicle_ids:
+            raise _invalid("vehicles", "name at least one vehicle, or leave it out for the whole fleet")
+        known = set(
+            session.execute(
+                select(VehicleRow.id).where(
+                    VehicleRow.operator_id == desk.operator_id,
+                    VehicleRow.id.in_(vehicle_ids),
+                    VehicleRow.active.is_(True),
+                )
+            ).scalars()
+        )
+        for i, vehicle_id in enumerate(vehicle_ids):
+            if vehicle_id not in known:
+                raise _invalid(f"vehicles.{i}", "not an active vehicle of this operator")
+    plan = Plan(
+        operator_id=desk.operator_id,
+        service_date=service_date,
+        wave=wave,
+        status=PlanStatus.QUEUED,
+        time_limit_s=limit,
+        vehicle_ids=None if vehicle_ids is None else [str(v) for v in vehicle_ids],
+        created_by=desk.user_id,
+    )
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def get_plan(session: Session, *, desk: DeskContext, plan_id: uuid.UUID) -> Plan:
+    """The operator's plan; another operator's answers exactly like a missing one."""
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.operator_id != desk.operator_id:
+        raise NotFound(f"plan {plan_id} not found")
+    return plan
+
+
+def plan_view(plan: Plan, *, timezone: str) -> dict[str, Any]:
+    """The desk's view of a plan: status, progress while solving, then the draft."""
+    zone = ZoneInfo(timezone)
+    return {
+        "plan_id": str(plan.id),
+        "service_date": plan.service_date.isoformat(),
+        "wave": plan.wave,
+        "status": plan.status.value,
+        "time_limit_s": plan.time_limit_s,
+        "progress": plan.progress,
+        "error": plan.error,
+        "created_at": plan.created_at.astimezone(zone).isoformat(),
+        "finished_at": plan.finished_at.astimezone(zone).isoformat() if plan.finished_at else None,
+        **(plan.result or {}),
+    }
+
+
+def _claim(session: Session, plan_id: uuid.UUID) -> Plan | None:
+    plan = session.get(Plan, plan_id, with_for_update=True)
+    if plan is None:
+        return None
+    now = utcnow()
+    stale = (
+        plan.status is PlanStatus.SOLVING
+        and plan.started_at is not None
+        and plan.started_at < now - timedelta(seconds=plan.time_limit_s + STALE_MARGIN_S)
+    )
+    if plan.status is not PlanStatus.QUEUED and not stale:
+        return None
+    plan.status, plan.started_at, plan.updated_at = PlanStatus.SOLVING, now, now
+    plan.progress = {"elapsed_s": 0.0, "fraction": 0.0, "best_cost_fen": None}
+    return plan
+
+
+def run_plan(
+    database: Database, plan_id: uuid.UUID, *, settings: Settings, workers: int
+) -> PlanStatus | None:
+    """Solve one plan if it is queued (or its claim went stale); None when it is not this job's to do.
+
+    ``workers`` > 1 forks solver processes: only from a job worker, never from the web process's threads.
+    """
+    with database.session_scope() as session:
+        plan = _claim(session, plan_id)
+        if plan is None:
+            return None
+        operator_id, service_date, wave = plan.operator_id, plan.service_date, plan.wave
+        limit, vehicle_ids = plan.time_limit_s, plan.vehicle_ids
+    started = time.monotonic()
+    last_write = [0.0]
+
+    def on_progress(elapsed: float, objective: int) -> None:
+        now = time.monotonic()
+        if now - last_write[0] < _PROGRESS_EVERY_S:
+            return
+        last_write[0] = now
+        with database.session_scope() as session:
+            session.execute(
+                update(Plan)
+                .where(Plan.id == plan_id, Plan.status == PlanStatus.SOLVING)
+                .values(
+                    progress={
+                        "elapsed_s": round(elapsed, 1),
+                        "fraction": round(min(1.0, elapsed / limit), 3),
+                        "best_cost_fen": (objective + 500) // 1000,
+                    },
+                    updated_at=utcnow(),
+                )
+            )
+
+    try:
+        with database.session_scope() as session:
+            built = build_problem(
+                session,
+                operator_id=operator_id,
+                service_date=service_date,
+                wave=wave,
+                settings=settings,
+                vehicle_ids=None if vehicle_ids is None else [uuid.UUID(v) for v in vehicle_ids],
+            )
+        solution = (
+            solve(
+                built.problem,
+                SolveParams(
+                    time_limit_s=max(0.5, limit - (time.monotonic() - started)),
+                    seed=0,
+                    solution_limit=settings.solver_solution_limit,
+                    workers=workers,
+                    on_progress=on_progress,
+                ),
+            )
+            if built.problem.stops
+            else None
+        )
+        with database.session_scope() as session:
+            result = describe(session, built, solution, settings=settings)
+    except (RoutingError, ValidationFailed, NotFound) as exc:
+        reason = exc.reason if isinstance(exc, RoutingError) else exc.detail
+        return _finish(database, plan_id, PlanStatus.FAILED, error=reason[:500])
+    except Exception as exc:  # a poison plan fails visibly; the worker goes on with the next job
+        log.exception("plan_failed", plan_id=str(plan_id), error_type=type(exc).__name__)
+        return _finish(database, plan_id, PlanStatus.FAILED, error=f"internal error: {type(exc).__name__}")
+    return _finish(database, plan_id, PlanStatus.DRAFT, result=result, elapsed=time.monotonic() - started)
+
+
+def _finish(
+    database: Database,
+    plan_id: uuid.UUID,
+    status: PlanStatus,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+    elapsed: float | None = None,
+) -> PlanStatus:
+    with database.session_scope() as session:
+        values: dict[str, Any] = {
+            "status": status,
+            "error": error,
+            "finished_at": utcnow(),
+            "updated_at": utcnow(),
+        }
+        if result is not None:
+            values["result"] = result
+        if elapsed is not None:
+            values["progress"] = {
+                "elapsed_s": round(elapsed, 1),
+                "fraction": 1.0,
+                "best_cost_fen": result and result["cost_fen"],
+            }
+        session.execute(update(Plan).where(Plan.id == plan_id).values(**values))
+    log.info("plan_finished", plan_id=str(plan_id), status=status.value)
+    return status
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """The routing problem of a plan with the way back to the service's rows."""
+
+    problem: Problem
+    wave: WaveBatch
+    fleet: dict[str, FleetVehicle]
+    depot: Point
+    timezone: str
+    service_date: date
+
+
+def _clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+def depot_point(session: Session, *, operator: Operator, settings: Settings) -> Point:
+    """The hub: the county seat's point from the gazetteer. Raises ``ValidationFailed`` without one."""
+    division = matcher_for(str(settings.gazetteer_dir)).gazetteer.divisions.get(operator.county_code)
+    if division is None or division.latitude_e6 is None or division.longitude_e6 is None:
+        raise _invalid("operator", f"county {operator.county_code} has no seat point to put the hub at")
+    return (division.latitude_e6 / 1e6, division.longitude_e6 / 1e6)
+
+
+def fleet(
+    session: Session, *, operator_id: uuid.UUID, vehicle_ids: Sequence[uuid.UUID] | None
+) -> list[FleetVehicle]:
+    """The vehicles to plan with: those named, else every active vehicle that has an active driver."""
+    stmt = select(VehicleRow).where(VehicleRow.operator_id == operator_id, VehicleRow.active.is_(True))
+    if vehicle_ids is not None:
+        stmt = stmt.where(VehicleRow.id.in_(vehicle_ids))
+    vehicles = list(session.execute(stmt.order_by(VehicleRow.plate_no)).scalars())
+    drivers = {
+        d.vehicle_id: d
+        for d in session.execute(
+            select(Driver)
+            .where(Driver.operator_id == operator_id, Driver.active.is_(True))
+            .order_by(Driver.name)
+        ).scalars()
+        if d.vehicle_id is not None
+    }
+    chosen = [FleetVehicle(v, drivers.get(v.id)) for v in vehicles]
+    return chosen if vehicle_ids is not None else [f for f in chosen if f.driver is not None]
+
+
+def build_problem(
+    session: Session,
+    *,
+    operator_id: uuid.UUID,
+    service_date: date,
+    wave: int | None,
+    settings: Settings,
+    vehicle_ids: Sequence[uuid.UUID] | None = None,
+) -> Built:
+    """The routing problem of a plan. Without a wave, every waiting parcel received by the day's last
+    cut-off. Raises ``ValidationFailed`` when there is no vehicle to plan with."""
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound(f"operator {operator_id} not found")
+    vehicles = fleet(session, operator_id=operator_id, vehicle_ids=vehicle_ids)
+    if not vehicles:
+        raise _invalid("vehicles", "no active vehicle with a driver to plan with")
+    shift = TimeWindow(_clock(settings.plan_shift_start), _clock(settings.plan_shift_end))
+    routing_vehicles = tuple(
+        Vehicle(
+            id=str(f.row.id),
+            capacity=(f.row.capacity_weight_g, f.row.capacity_volume_cm3 or UNLIMITED, UNLIMITED),
+            start_depot="hub",
+            end_depot="hub",
+            shift=shift,
+            fixed_cost_fen=settings.vehicle_fixed_cost_fen,
+            cost_per_km_fen=settings.vehicle_cost_per_km_fen,
+            refrigerated=f.row.refrigerated,
+            max_trips=settings.plan_max_trips,
+            reload_s=settings.plan_reload_s,
+            driver=None if f.driver is None else str(f.driver.id),
+        )
+        for f in vehicles
+    )
+    cutoffs = operator_cutoffs(operator, settings)
+    batched = batch_wave(
+        session,
+        operator_id=operator_id,
+        service_date=service_date,
+        wave=wave if wave is not None else len(cutoffs),
+        settings=settings,
+        vehicles=routing_vehicles,
+        include_backlog=wave is None,
+    )
+    depot = depot_point(session, operator=operator, settings=settings)
+    matrices = operator_matrices(
+        operator=str(operator_id), points=(depot, *batched.points), settings=settings
+    )
+    problem = Problem(
+        depots=(Depot("hub", 0, shift),),
+        stops=batched.batch.stops,
+        vehicles=routing_vehicles,
+        distance_m=matrices.distance_m,
+        duration_s=matrices.duration_s,
+    )
+    return Built(
+        problem=problem,
+        wave=batched,
+        fleet={str(f.row.id): f for f in vehicles},
+        depot=depot,
+        timezone=operator.timezone,
+        service_date=service_date,
+    )
+
+
+def _at(service_date: date, seconds: int, zone: ZoneInfo) -> str:
+    midnight = datetime(service_date.year, service_date.month, service_date.day, tzinfo=zone)
+    return (midnight + timedelta(seconds=seconds)).isoformat()
+
+
+def describe(
+    session: Session, built: Built, solution: Solution | None, *, settings: Settings
+) -> dict[str, Any]:
+    """The draft as the desk reads it: routes with stops, ETAs (operator's zone), parcels and loads; the stops
+    left out with their reasons; parcels not batched; cost; and each route's cost split among its carriers
+    (the rule of ``GONGPEI_SPLIT_RULE``)."""
+    zone = ZoneInfo(built.timezone)
+    stops = {s.id: s for s in built.problem.stops}
+    station_of = {s.id: s.group or s.id for s in built.problem.stops}
+    names = {str(ws.station_id): ws.name for ws in built.wave.stations}
+    parcels_by_stop = built.wave.batch.parcels_by_stop
+    all_parcels = [uuid.UUID(p) for ids in parcels_by_stop.values() for p in ids]
+    carrier_of: dict[str, tuple[str, str]] = {}
+    if all_parcels:
+        rows = session.execute(
+            select(Parcel.id, Parcel.carrier_id, CarrierAccount.brand)
+            .join(CarrierAccount, CarrierAccount.id == Parcel.carrier_id)
+            .where(Parcel.id.in_(all_parcels))
+        )
+        carrier_of = {str(r.id): (str(r.carrier_id), r.brand.value) for r in rows}
+    routes_out: list[dict[str, Any]] = []
+    carriers_total: dict[str, int] = defaultdict(int)
+    for route in solution.routes if solution else ():
+        vehicle = built.fleet[route.vehicle_id]
+        trips_out = []
+        loads: list[CarrierStopLoad] = []
+        locations: list[int] = []
+        for trip in route.trips:
+            visits = []
+            for visit in trip.visits:
+                stop = stops[visit.stop_id]
+                parcel_ids = parcels_by_stop.get(visit.stop_id, ())
+                by_carrier: dict[str, int] = defaultdict(int)
+                for pid in parcel_ids:
+                    carrier_id, _brand = carrier_of.get(pid, ("unknown", "unknown"))
+                    by_carrier[carrier_id] += 1
+                for carrier_id, pieces in by_carrier.items():
+                    loads.append(CarrierStopLoad(carrier=carrier_id, location=stop.location, pieces=pieces))
+                locations.append(stop.location)
+                visits.append(
+                    {
+                        "stop_id": visit.stop_id,
+                        "station_id": station_of[visit.stop_id],
+                        "station_name": names.get(station_of[visit.stop_id]),
+                        "eta": _at(built.service_date, visit.arrival_s, zone),
+                        "service_start": _at(built.service_date, visit.start_s, zone),
+                        "cold_chain": stop.refrigerated,
+                        "delivery": dict(zip(built.problem.dimensions, stop.delivery, strict=True)),
+                        "pickup": dict(zip(built.problem.dimensions, stop.pickup, strict=True)),
+                        "parcels": list(parcel_ids),
+                        "parcels_by_carrier": dict(by_carrier),
+                    }
+                )
+            trips_out.append(
+                {
+                    "depart": _at(built.service_date, trip.depart_s, zone),
+                    "return": _at(built.service_date, trip.return_s, zone),
+                    "distance_m": trip.distance_m,
+                    "load_out": dict(zip(built.problem.dimensions, trip.load_out, strict=True)),
+                    "stops": visits,
+                }
+            )
+        split, rule = _split(built, route.cost_fen, loads, locations, settings=settings)
+        for carrier_id, part in split.items():
+            carriers_total[carrier_id] += part
+        routes_out.append(
+            {
+                "vehicle_id": route.vehicle_id,
+                "plate": vehicle.row.plate_no,
+                "refrigerated": vehicle.row.refrigerated,
+                "driver_id": None if vehicle.driver is None else str(vehicle.driver.id),
+                "driver_name": None if vehicle.driver is None else vehicle.driver.name,
+                "distance_m": route.distance_m,
+                "duration_s": route.duration_s,
+                "cost_fen": route.cost_fen,
+                "trips": trips_out,
+                "carrier_split_fen": split,
+                "split_rule": rule,
+            }
+        )
+    unassigned = [
+        {
+            "stop_id": u.stop_id,
+            "station_id": station_of.get(u.stop_id, u.stop_id),
+            "station_name": names.get(station_of.get(u.stop_id, u.stop_id)),
+            "reason": u.reason.value,
+            "detail": u.detail,
+            "parcels": list(parcels_by_stop.get(u.stop_id, ())),
+        }
+        for u in (solution.unassigned if solution else ())
+    ]
+    return {
+        "routes": routes_out,
+        "unassigned": unassigned,
+        "not_batched": [
+            {"parcel_id": n.parcel_id, "reason": n.reason.value, "detail": n.detail}
+            for n in built.wave.batch.not_batched
+        ],
+        "cost_fen": solution.cost_fen if solution else 0,
+        "distance_m": solution.distance_m if solution else 0,
+        "feasible": solution.feasible if solution else True,
+        "engine": solution.engine if solution else None,
+        "split_rule": settings.split_rule,
+        "carrier_split_fen": dict(carriers_total),
+        "stops": len(built.problem.stops),
+        "parcels": sum(len(v) for v in parcels_by_stop.values()),
+    }
+
+
+def _split(
+    built: Built, total_fen: int, loads: list[CarrierStopLoad], locations: list[int], *, settings: Settings
+) -> tuple[dict[str, int], str]:
+    """The route's cost per carrier and the rule used: the operator's, or per piece when that rule gives
+    every carrier nothing to go by (all stops at the hub's own point: no coalition costs anything)."""
+    if not loads:
+        return {}, settings.split_rule
+    route = SharedRoute(
+        matrix=built.problem.distance_m, depot=0, stops=tuple(dict.fromkeys(locations)), loads=tuple(loads)
+    )
+    try:
+        return dict(allocate(route, total_fen, SplitRule(settings.split_rule)).parts_fen), settings.split_rule
+    except SplitError:
+        return dict(allocate(route, total_fen, SplitRule.PER_PIECE).parts_fen), SplitRule.PER_PIECE.value
