@@ -17,6 +17,7 @@ from dispatch.accounts.service import CarrierContext, DeskContext, authenticate,
 from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.errors import ClientDisconnected, MalformedBody, Unauthorized, ValidationFailed
+from dispatch.fleet.service import DriverContext, authenticate_driver
 from dispatch.idempotency import check_key
 
 
@@ -78,6 +79,33 @@ def current_dispatcher(
 
 
 CurrentDispatcher = Annotated[DeskContext, Depends(current_dispatcher)]
+
+_driver_bearer = HTTPBearer(
+    auto_error=False, scheme_name="DriverToken", description="A driver's shift token (gpt_…)."
+)
+
+
+def current_driver(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_driver_bearer)],
+    device_id: Annotated[
+        str | None,
+        Header(
+            alias="X-Device-Id",
+            max_length=64,
+            description="The phone's own id; a shift token works from the first device that uses it only.",
+        ),
+    ] = None,
+) -> DriverContext:
+    """The driver calling; any other kind of key, or another device, gets the same 401 as an unknown one."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not device_id:
+        raise Unauthorized()
+
+    with get_database(request).session_scope() as session:  # binding the device is a write
+        return authenticate_driver(session, token=credentials.credentials, device_id=device_id)
+
+
+CurrentDriver = Annotated[DriverContext, Depends(current_driver)]
 
 
 def idempotency_key(

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
 from dispatch.deps import check_query_params
+from dispatch.drivers import router as drivers_router
 from dispatch.errors import (
     Conflict,
     DispatchError,
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(review_router.router)
     app.include_router(stations_router.router)
     app.include_router(plans_router.router)
+    app.include_router(drivers_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

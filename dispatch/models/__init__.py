@@ -6,6 +6,7 @@ from dispatch.models.division import Division, DivisionLevel
 from dispatch.models.file_import import FileImport, ImportStatus
 from dispatch.models.fleet import Driver, DriverToken, Vehicle
 from dispatch.models.idempotency import IdempotencyRecord
+from dispatch.models.manifest import Manifest, ManifestParcel
 from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
@@ -26,6 +27,8 @@ __all__ = [
     "FileImport",
     "IdempotencyRecord",
     "ImportStatus",
+    "Manifest",
+    "ManifestParcel",
     "Operator",
     "OutboxMessage",
     "Parcel",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from carriers.unified import Direction, ParcelStatus, Temperature
 from dispatch.config import Settings
 from dispatch.errors import NotFound, ValidationFailed
+from dispatch.manifests.service import on_published_route
 from dispatch.matching import service as matching
 from dispatch.models import Operator, Parcel, ParcelEvent, Station
 from dispatch.models import Vehicle as VehicleRow
@@ -171,11 +172,14 @@ def batch_wave(
     service_s: int = 240,
     service_per_piece_s: int = 6,
     policy: BatchPolicy | None = None,
+    replan_wave_key: int | None = None,
 ) -> WaveBatch:
     """Load the operator's parcels received in ``wave`` of ``service_date`` that are still waiting, and
     batch them into stops (see ``routing.batching.batch``). ``vehicles`` (default: the operator's active
     fleet) decide splitting; ``include_backlog`` also takes parcels received before the wave's start that
-    are still waiting. Raises ``NotFound`` for an unknown operator, ``ValidationFailed`` for a bad wave."""
+    are still waiting. Parcels on a published route are left out, except those of ``replan_wave_key``'s
+    (the wave being planned again: 0 = a plan of everything waiting). Raises ``NotFound`` for an unknown
+    operator, ``ValidationFailed`` for a bad wave."""
     window = operator_wave_window(
         session, operator_id=operator_id, service_date=service_date, wave=wave, settings=settings
     )
@@ -203,6 +207,10 @@ def batch_wave(
                 Parcel.status.in_(WAITING_PICKUP) & (Parcel.direction == Direction.PICKUP),
             ),
             received <= window.cutoff,
+            # Not on a published route — except this wave's own, which a re-plan takes again.
+            ~on_published_route(
+                Parcel.id, except_wave=None if replan_wave_key is None else (service_date, replan_wave_key)
+            ),
         )
         .order_by(Parcel.created_at, Parcel.id)
     )

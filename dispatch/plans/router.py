@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.deps import CurrentDispatcher, SessionDep, SettingsDep, get_database
 from dispatch.jobs.plans import schedule_plan
+from dispatch.manifests import service as manifests
 from dispatch.plans import service
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -84,3 +85,32 @@ def read_plan(
     plan_id: Annotated[uuid.UUID, Path()], desk: CurrentDispatcher, session: SessionDep
 ) -> dict[str, Any]:
     return service.plan_view(service.get_plan(session, desk=desk, plan_id=plan_id), timezone=desk.timezone)
+
+
+@router.post(
+    "/{plan_id}/publish",
+    summary="Publish a draft: one manifest per route (idempotent)",
+    responses={
+        401: {"description": "Missing or unknown desk key", **PROBLEM},
+        404: {"description": "No such plan", **PROBLEM},
+        409: {"description": "The plan is not a draft (queued, solving or failed)", **PROBLEM},
+    },
+)
+def publish_plan(
+    plan_id: Annotated[uuid.UUID, Path()], desk: CurrentDispatcher, session: SessionDep
+) -> dict[str, Any]:
+    """Publishing twice answers with the manifests the first publish made."""
+    plan, made = manifests.publish(session, desk=desk, plan_id=plan_id)
+    return {
+        "plan_id": str(plan.id),
+        "status": plan.status.value,
+        "manifests": [
+            {
+                "manifest_id": str(m.id),
+                "vehicle_id": str(m.vehicle_id),
+                "driver_id": None if m.driver_id is None else str(m.driver_id),
+                "version": m.version,
+            }
+            for m in made
+        ],
+    }

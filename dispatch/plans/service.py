@@ -332,6 +332,7 @@ def build_problem(
         settings=settings,
         vehicles=routing_vehicles,
         include_backlog=wave is None,
+        replan_wave_key=wave or 0,
     )
     depot = depot_point(session, operator=operator, settings=settings)
     matrices = operator_matrices(

@@ -1,0 +1,197 @@
+"""Publishing a draft plan as manifests, and the driver's view of their current manifest.
+
+Publishing is idempotent: the plan row is locked, and a plan already published answers with the manifests
+it made (the first committed publish wins). For each route it writes the vehicle's next manifest version
+for the service day, superseding the current one, and records the parcels on it; a parcel on a current
+manifest is on a published route, and no later plan takes it.
+
+A manifest is what the driver's phone shows: stops in order with ETAs; per stop the parcels grouped by
+carrier with the recipient masked (隐私面单), COD to collect, cold-chain flags, produce to pick up; the
+loading order (last stop loaded first) and the crate sort plan for the depot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from carriers.unified import Direction, Temperature
+from dispatch.accounts.service import DeskContext
+from dispatch.db import utcnow
+from dispatch.errors import Conflict, NotFound
+from dispatch.fleet.service import DriverContext
+from dispatch.models import Manifest, ManifestParcel, Parcel, Plan, PlanStatus
+from dispatch.privacy import mask_name, mask_phone
+
+
+def publish(session: Session, *, desk: DeskContext, plan_id: uuid.UUID) -> tuple[Plan, list[Manifest]]:
+    """Turn a draft into manifests (one per route). Raises ``NotFound`` for another operator's or an
+    unknown plan, ``Conflict`` for a plan that is not a draft (still solving, failed)."""
+    plan = session.get(Plan, plan_id, with_for_update=True)
+    if plan is None or plan.operator_id != desk.operator_id:
+        raise NotFound(f"plan {plan_id} not found")
+    if plan.status is PlanStatus.PUBLISHED:
+        made = session.execute(
+            select(Manifest).where(Manifest.plan_id == plan.id).order_by(Manifest.created_at)
+        )
+        return plan, list(made.scalars())
+    if plan.status is not PlanStatus.DRAFT or plan.result is None:
+        raise Conflict(
+            f"plan is {plan.status.value}; only a draft can be published",
+            errors=[{"field": "status", "reason": f"is {plan.status.value}, not draft"}],
+        )
+    now = utcnow()
+    wave_key = plan.wave or 0
+    routes = plan.result.get("routes", [])
+    parcel_ids = [uuid.UUID(p) for r in routes for t in r["trips"] for s in t["stops"] for p in s["parcels"]]
+    rows = {str(p.id): p for p in session.execute(select(Parcel).where(Parcel.id.in_(parcel_ids))).scalars()}
+    manifests: list[Manifest] = []
+    for route in routes:
+        vehicle_id = uuid.UUID(route["vehicle_id"])
+        same_route = (
+            Manifest.vehicle_id == vehicle_id,
+            Manifest.service_date == plan.service_date,
+            Manifest.wave_key == wave_key,
+        )
+        current = session.execute(select(func.max(Manifest.version)).where(*same_route)).scalar_one()
+        session.execute(
+            update(Manifest).where(*same_route, Manifest.superseded_at.is_(None)).values(superseded_at=now)
+        )
+        version = (current or 0) + 1
+        content = manifest_content(plan, route, rows, version=version)
+        body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        manifest = Manifest(
+            operator_id=plan.operator_id,
+            plan_id=plan.id,
+            vehicle_id=vehicle_id,
+            driver_id=uuid.UUID(route["driver_id"]) if route.get("driver_id") else None,
+            service_date=plan.service_date,
+            wave_key=wave_key,
+            version=version,
+            content=content,
+            etag=hashlib.sha256(body.encode()).hexdigest()[:32],
+            created_at=now,
+        )
+        session.add(manifest)
+        session.flush()
+        seq = {stop["stop_id"]: i for i, stop in enumerate(s for t in route["trips"] for s in t["stops"])}
+        session.add_all(
+            ManifestParcel(manifest_id=manifest.id, parcel_id=uuid.UUID(pid), stop_seq=seq[stop["stop_id"]])
+            for trip in route["trips"]
+            for stop in trip["stops"]
+            for pid in stop["parcels"]
+        )
+        manifests.append(manifest)
+    plan.status, plan.updated_at = PlanStatus.PUBLISHED, now
+    session.flush()
+    return plan, manifests
+
+
+def manifest_content(
+    plan: Plan, route: dict[str, Any], parcels: dict[str, Parcel], *, version: int
+) -> dict[str, Any]:
+    """The driver's view of one route: no recipient name or phone in the clear, ever."""
+    stops_out: list[dict[str, Any]] = []
+    seq = 0
+    for trip_no, trip in enumerate(route["trips"], start=1):
+        for stop in trip["stops"]:
+            seq += 1
+            by_carrier: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            pickups: list[dict[str, Any]] = []
+            cod = 0
+            for pid in stop["parcels"]:
+                parcel = parcels.get(pid)
+                if parcel is None:
+                    continue
+                item = {
+                    "waybill_no": parcel.waybill_no,
+                    "recipient": {
+                        "name": mask_name(parcel.recipient_name),
+                        "phone": mask_phone(parcel.recipient_phone),
+                    },
+                    "pieces": parcel.pieces,
+                    "weight_g": parcel.weight_g,
+                    "cold_chain": parcel.temperature is not Temperature.AMBIENT,
+                    "cod_fen": parcel.cod_fen,
+                }
+                if parcel.direction is Direction.PICKUP:
+                    pickups.append({**item, "brand": parcel.brand.value})
+                else:
+                    by_carrier[parcel.brand.value].append(item)
+                    cod += parcel.cod_fen
+            stops_out.append(
+                {
+                    "seq": seq,
+                    "trip": trip_no,
+                    "stop_id": stop["stop_id"],
+                    "station_id": stop["station_id"],
+                    "station_name": stop["station_name"],
+                    "eta": stop["eta"],
+                    "cold_chain": stop["cold_chain"],
+                    "crate": f"T{trip_no}-{seq:02d}",
+                    "deliveries_by_carrier": dict(sorted(by_carrier.items())),
+                    "pickups": pickups,
+                    "cod_to_collect_fen": cod,
+                }
+            )
+    loading = []
+    for trip_no in range(1, len(route["trips"]) + 1):
+        trip_stops = [s for s in stops_out if s["trip"] == trip_no]
+        loading.append({"trip": trip_no, "load_first_to_last": [s["crate"] for s in reversed(trip_stops)]})
+    return {
+        "plan_id": str(plan.id),
+        "service_date": plan.service_date.isoformat(),
+        "version": version,
+        "vehicle_id": route["vehicle_id"],
+        "plate": route["plate"],
+        "driver_id": route.get("driver_id"),
+        "trips": [
+            {"trip": i, "depart": t["depart"], "return": t["return"]} for i, t in enumerate(route["trips"], 1)
+        ],
+        "stops": stops_out,
+        "loading_order": loading,
+        "crate_sort_plan": [
+            {
+                "crate": s["crate"],
+                "station_name": s["station_name"],
+                "parcels": sum(len(v) for v in s["deliveries_by_carrier"].values()),
+            }
+            for s in stops_out
+        ],
+        "cod_to_collect_fen": sum(s["cod_to_collect_fen"] for s in stops_out),
+    }
+
+
+def current_manifest(session: Session, *, driver: DriverContext) -> Manifest:
+    """The driver's newest current manifest; ``NotFound`` when nothing is published for them."""
+    manifest = session.execute(
+        select(Manifest)
+        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
+        .order_by(Manifest.service_date.desc(), Manifest.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if manifest is None:
+        raise NotFound("no manifest is published for you")
+    return manifest
+
+
+def on_published_route(parcel_id: Any, *, except_wave: tuple[date, int] | None = None) -> Any:
+    """SQL condition: the parcel is on a current (not superseded) manifest, i.e. on a published route —
+    other than one of ``except_wave`` (service day, wave key), whose parcels a re-plan of that wave takes
+    again (publishing it supersedes those manifests)."""
+    stmt = (
+        select(ManifestParcel.parcel_id)
+        .join(Manifest, Manifest.id == ManifestParcel.manifest_id)
+        .where(ManifestParcel.parcel_id == parcel_id, Manifest.superseded_at.is_(None))
+    )
+    if except_wave is not None:
+        day, wave_key = except_wave
+        stmt = stmt.where(~((Manifest.service_date == day) & (Manifest.wave_key == wave_key)))
+    return stmt.exists()
