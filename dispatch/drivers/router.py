@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, Response
 
-from dispatch.deps import CurrentDriver, SessionDep
+from dispatch.deps import CurrentDriver, JsonBody, SessionDep
+from dispatch.drivers import service
+from dispatch.errors import ValidationFailed
 from dispatch.manifests import service as manifests
 
 router = APIRouter(prefix="/v1/driver", tags=["driver"])
@@ -37,3 +39,44 @@ def driver_manifest(
         {"manifest_id": str(manifest.id), **manifest.content},
         headers={"ETag": etag, "Cache-Control": "private, no-cache"},
     )
+
+
+@router.post(
+    "/events",
+    summary="Scans from the phone: delivered, failed, picked up (each judged on its own; replays are no-ops)",
+    responses={
+        401: {"description": "Missing, unknown, expired or revoked token, or another device", **PROBLEM},
+        422: {"description": "Not an {'events': [...]} body of 1 to 500 events", **PROBLEM},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": service.MAX_EVENTS,
+                                "items": service.DriverEventIn.model_json_schema(),
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+def driver_events(driver: CurrentDriver, session: SessionDep, body: JsonBody) -> dict[str, object]:
+    """An event for a parcel not on the driver's current manifest, in the future, or leaving a parcel at a
+    station without the recipient's consent is rejected with its index, field and reason; the rest land."""
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not 1 <= len(events) <= service.MAX_EVENTS or set(body) != {"events"}:
+        raise ValidationFailed(
+            f"Body must be {{'events': [...]}} with 1 to {service.MAX_EVENTS} events.",
+            errors=[{"field": "events", "reason": f"required array of 1 to {service.MAX_EVENTS} events"}],
+        )
+    return service.record_events(session, driver=driver, events=events)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carriers.unified import ParcelStatus
 from dispatch.fleet import service as fleet
-from dispatch.models import Driver, Manifest, Parcel
+from dispatch.models import Driver, Manifest, Parcel, ParcelEvent
 from tests.builders import make_desk_user, make_tenant
 from tests.dispatch.test_plans import DAY, _county_day, plan_client  # noqa: F401 - the fixture
 
@@ -137,3 +139,95 @@ def test_only_a_draft_of_ones_own_can_be_published(plan_client: TestClient, db_s
     theirs = plan_client.post(f"/v1/plans/{failed}/publish", headers=desk.auth)
     random = plan_client.post(f"/v1/plans/{uuid.uuid4()}/publish", headers=desk.auth)
     assert theirs.status_code == random.status_code == 404
+
+
+def _published(client: TestClient, session: Session) -> tuple[dict[str, Any], dict[str, str]]:
+    """A published wave-1 plan; the first manifest's driver headers and their manifest."""
+    desk, _, _ = _county_day(session)
+    tokens = _tokens(session, desk.operator_id)
+    plan = _plan(client, desk.auth, wave=1)
+    made = client.post(f"/v1/plans/{plan['plan_id']}/publish", headers=desk.auth).json()["manifests"]
+    driver_id = made[0]["driver_id"]
+    headers = {"Authorization": f"Bearer {tokens[driver_id]}", "X-Device-Id": "phone-a"}
+    return client.get("/v1/driver/manifest", headers=headers).json(), headers
+
+
+def _waybills(manifest: dict[str, Any]) -> list[str]:
+    return [
+        p["waybill_no"]
+        for s in manifest["stops"]
+        for items in s["deliveries_by_carrier"].values()
+        for p in items
+    ]
+
+
+def _event(waybill: str, **fields: object) -> dict[str, object]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "waybill_no": waybill,
+        "type": "delivered",
+        "occurred_at": "2026-11-30T10:00:00+08:00",
+        **fields,
+    }
+
+
+def test_driver_events_land_once_each_and_move_the_status(
+    plan_client: TestClient, db_session: Session
+) -> None:
+    manifest, headers = _published(plan_client, db_session)
+    mine = _waybills(manifest)
+    events = [
+        _event(mine[0], proof={"pickup_code": "3-2-118"}),
+        _event(mine[-1], type="failed", reason="nobody_home"),
+    ]
+    first = plan_client.post("/v1/driver/events", json={"events": events}, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["summary"] == {"received": 2, "recorded": 2, "duplicate": 0, "rejected": 0}
+    replay = plan_client.post("/v1/driver/events", json={"events": events}, headers=headers).json()
+    assert replay["summary"] == {"received": 2, "recorded": 0, "duplicate": 2, "rejected": 0}
+    db_session.expire_all()
+    statuses = {
+        p.waybill_no: p.status
+        for p in db_session.execute(
+            select(Parcel).where(Parcel.waybill_no.in_([mine[0], mine[-1]]))
+        ).scalars()
+    }
+    assert statuses == {mine[0]: ParcelStatus.DELIVERED_RECIPIENT, mine[-1]: ParcelStatus.FAILED_ATTEMPT}
+    scans = db_session.execute(
+        select(ParcelEvent).where(ParcelEvent.raw_namespace == "driver", ParcelEvent.pickup_code == "3-2-118")
+    ).scalars()
+    assert len(list(scans)) == 1
+
+
+def test_bad_driver_events_are_rejected_one_by_one(plan_client: TestClient, db_session: Session) -> None:
+    manifest, headers = _published(plan_client, db_session)
+    mine = _waybills(manifest)
+    others = [
+        p.waybill_no for p in db_session.execute(select(Parcel)).scalars() if p.waybill_no not in set(mine)
+    ]
+    events = [
+        _event(mine[0], handover={"to": "station", "consent": False}),  # no consent
+        _event(others[0] if others else "7000000000000"),  # not on my manifest
+        _event(mine[0], occurred_at="2099-01-01T00:00:00+08:00"),  # future
+        _event(mine[0], type="failed"),  # no reason
+        {
+            "event_id": "not-a-uuid",
+            "waybill_no": mine[0],
+            "type": "delivered",
+            "occurred_at": "2026-11-30T10:00:00+08:00",
+        },
+        _event(mine[0], handover={"to": "locker", "consent": True}),  # good: consented
+    ]
+    out = plan_client.post("/v1/driver/events", json={"events": events}, headers=headers).json()
+    assert [(r["index"], r["field"]) for r in out["rejected"]] == [
+        (0, "handover.consent"),
+        (1, "waybill_no"),
+        (2, "occurred_at"),
+        (3, "reason"),
+        (4, "event_id"),
+    ]
+    assert [(a["index"], a["status"]) for a in out["accepted"]] == [(5, "at_station")]
+    for body in ({"events": []}, {"events": "x"}, {"events": [_event(mine[0])], "extra": 1}, []):
+        resp = plan_client.post("/v1/driver/events", json=body, headers=headers)
+        assert resp.status_code == 422
+        assert resp.json()["errors"][0]["field"] == "events"

@@ -1,0 +1,217 @@
+"""Drivers' scans from the phone: deliveries, failed attempts, hand-overs to a station or locker and
+produce picked up, each judged on its own.
+
+* An event names a parcel on the driver's **current** manifest by waybill; any other parcel is rejected
+  on its own (a driver never touches another route's parcels).
+* ``event_id`` is a UUID the phone made: the event is stored once (``driver:<event_id>`` is its key on the
+  parcel), so a phone that syncs the same queue twice changes nothing the second time.
+* A hand-over to a station or locker needs the recipient's consent (快递市场管理办法, in force since
+  1 March 2024): without ``consent: true`` the event is rejected, naming the field.
+* The parcel's status moves only forward in event time, as for carrier scans.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from carriers.unified import Direction, FailureReason, ParcelStatus
+from dispatch.db import dialect_insert, utcnow
+from dispatch.fleet.service import DriverContext
+from dispatch.models import EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+"""Phones' clocks drift; an event further ahead than this is refused."""
+MAX_EVENTS = 500
+
+
+class Proof(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pickup_code: str | None = Field(None, max_length=32, description="The code the recipient showed.")
+    signature_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Digest of the signature image."
+    )
+    photo_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Digest of the photo taken."
+    )
+
+
+class Handover(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["recipient", "station", "locker"] = "recipient"
+    consent: bool = Field(False, description="The recipient agreed to collect it at the station or locker.")
+
+
+class DriverEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = Field(description="A UUID the phone made; sending it again is a no-op.")
+    waybill_no: str = Field(min_length=1, max_length=40)
+    type: Literal["delivered", "failed", "picked_up"]
+    occurred_at: datetime = Field(description="Device time, ISO 8601 with offset.")
+    reason: FailureReason | None = Field(None, description="Why a delivery failed (type failed).")
+    proof: Proof | None = None
+    handover: Handover | None = None
+
+
+def _status(event: DriverEventIn) -> tuple[ParcelStatus | None, str | None, str | None]:
+    """(status, field, reason): the canonical status of a valid event, else the field and reason."""
+    if event.type == "failed":
+        if event.reason is None:
+            return None, "reason", "a failed attempt needs its reason"
+        return ParcelStatus.FAILED_ATTEMPT, None, None
+    if event.type == "picked_up":
+        return ParcelStatus.PICKED_UP, None, None
+    handover = event.handover or Handover()
+    if handover.to == "recipient":
+        return ParcelStatus.DELIVERED_RECIPIENT, None, None
+    if not handover.consent:
+        return (
+            None,
+            "handover.consent",
+            "leaving a parcel at a station or locker needs the recipient's consent",
+        )
+    return ParcelStatus.AT_STATION, None, None
+
+
+def record_events(
+    session: Session, *, driver: DriverContext, events: list[Any], now: datetime | None = None
+) -> dict[str, Any]:
+    """Record the driver's events; returns ``accepted`` (index, waybill, status, ``recorded`` or
+    ``duplicate``), ``rejected`` (index, field, reason) and a summary."""
+    now = now or utcnow()
+    on_manifest: dict[str, list[Parcel]] = {}
+    for parcel in session.execute(
+        select(Parcel)
+        .join(ManifestParcel, ManifestParcel.parcel_id == Parcel.id)
+        .join(Manifest, Manifest.id == ManifestParcel.manifest_id)
+        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
+    ).scalars():
+        on_manifest.setdefault(parcel.waybill_no, []).append(parcel)
+
+    rejected: list[dict[str, Any]] = []
+    pending: list[tuple[int, DriverEventIn, Parcel, ParcelStatus]] = []
+    for index, raw in enumerate(events):
+        try:
+            event = DriverEventIn.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            rejected.append(
+                {
+                    "index": index,
+                    "field": ".".join(str(p) for p in first["loc"]) or "event",
+                    "reason": first["msg"],
+                }
+            )
+            continue
+        candidates = on_manifest.get(event.waybill_no, [])
+        if len(candidates) != 1:
+            reason = (
+                "not on your current manifest" if not candidates else "two parcels on your manifest share it"
+            )
+            rejected.append({"index": index, "field": "waybill_no", "reason": reason})
+            continue
+        parcel = candidates[0]
+        if event.occurred_at.tzinfo is None:
+            rejected.append({"index": index, "field": "occurred_at", "reason": "needs a UTC offset"})
+            continue
+        if event.occurred_at > now + FUTURE_TOLERANCE:
+            rejected.append({"index": index, "field": "occurred_at", "reason": "event time is in the future"})
+            continue
+        if (event.type == "picked_up") != (parcel.direction is Direction.PICKUP):
+            wrong = (
+                "picked_up is for produce to collect"
+                if event.type == "picked_up"
+                else "this parcel is a pickup"
+            )
+            rejected.append({"index": index, "field": "type", "reason": wrong})
+            continue
+        status, bad_field, why = _status(event)
+        if status is None:
+            rejected.append({"index": index, "field": bad_field, "reason": why})
+            continue
+        pending.append((index, event, parcel, status))
+
+    rows = [
+        {
+            "parcel_id": parcel.id,
+            "carrier_id": parcel.carrier_id,
+            "kind": EventKind.SCAN,
+            "status": status,
+            "raw_code": event.type,
+            "raw_namespace": "driver",
+            "event_key": f"driver:{event.event_id}",
+            "occurred_at": event.occurred_at,
+            "recorded_at": now,
+            "failure_reason": event.reason,
+            "pickup_code": event.proof.pickup_code if event.proof else None,
+            "description": _proof_text(event),
+            "actor": f"driver:{driver.driver_id}",
+            "changed_fields": None,
+        }
+        for _index, event, parcel, status in pending
+    ]
+    inserted: set[tuple[Any, str]] = set()
+    if rows:
+        stmt = (
+            dialect_insert(session)(ParcelEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["parcel_id", "event_key"])
+            .returning(ParcelEvent.parcel_id, ParcelEvent.event_key)
+        )
+        inserted = {(r.parcel_id, r.event_key) for r in session.execute(stmt)}
+    accepted = []
+    latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]] = {}
+    for index, event, parcel, status in pending:
+        key = (parcel.id, f"driver:{event.event_id}")
+        fresh = key in inserted
+        inserted.discard(key)
+        accepted.append(
+            {
+                "index": index,
+                "event_id": str(event.event_id),
+                "waybill_no": event.waybill_no,
+                "status": status.value,
+                "result": "recorded" if fresh else "duplicate",
+            }
+        )
+        if fresh and (parcel.id not in latest or event.occurred_at >= latest[parcel.id][0]):
+            latest[parcel.id] = (event.occurred_at, status)
+    for parcel_id, (occurred_at, status) in latest.items():
+        session.execute(
+            update(Parcel)
+            .where(Parcel.id == parcel_id)
+            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
+            .values(status=status, status_at=occurred_at, updated_at=now)
+        )
+    rejected.sort(key=lambda r: r["index"])
+    recorded = sum(a["result"] == "recorded" for a in accepted)
+    return {
+        "accepted": accepted,
+        "rejected": rejected,
+        "summary": {
+            "received": len(events),
+            "recorded": recorded,
+            "duplicate": len(accepted) - recorded,
+            "rejected": len(rejected),
+        },
+    }
+
+
+def _proof_text(event: DriverEventIn) -> str | None:
+    parts = []
+    if event.handover is not None and event.handover.to != "recipient":
+        parts.append(f"left at the {event.handover.to} with the recipient's consent")
+    if event.proof is not None:
+        if event.proof.signature_sha256:
+            parts.append(f"signature sha256:{event.proof.signature_sha256}")
+        if event.proof.photo_sha256:
+            parts.append(f"photo sha256:{event.proof.photo_sha256}")
+    return "; ".join(parts)[:500] or None
