@@ -785,6 +785,23 @@ def dispatcher_create(
     _emit(out)
 
 
+callbacks_app = typer.Typer(help="Carrier callbacks.", no_args_is_help=True)
+app.add_typer(callbacks_app, name="callbacks")
+
+
+@callbacks_app.command("deliver")
+def callbacks_deliver() -> None:
+    """Send the carrier callbacks that are due now (a worker does this by itself when Redis is set)."""
+    from dispatch.callbacks.service import deliver_all_due
+
+    database = _database(get_settings())
+    try:
+        outcome = deliver_all_due(database)
+    finally:
+        database.engine.dispose()
+    _emit({"delivered": outcome.delivered, "retrying": outcome.retried, "dead": outcome.dead})
+
+
 @app.command()
 def worker(
     queues: Annotated[

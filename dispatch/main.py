@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dispatch.callbacks import router as callbacks_router
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
 from dispatch.deps import check_query_params
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(stations_router.router)
     app.include_router(plans_router.router)
     app.include_router(drivers_router.router)
+    app.include_router(callbacks_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

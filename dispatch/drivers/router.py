@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, BackgroundTasks, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from dispatch.deps import CurrentDriver, JsonBody, SessionDep
+from dispatch.deps import CurrentDriver, JsonBody, SessionDep, SettingsDep, get_database
 from dispatch.drivers import service
 from dispatch.errors import ValidationFailed
+from dispatch.jobs.callbacks import schedule_callbacks
 from dispatch.manifests import service as manifests
 
 router = APIRouter(prefix="/v1/driver", tags=["driver"])
@@ -70,7 +71,14 @@ def driver_manifest(
         }
     },
 )
-def driver_events(driver: CurrentDriver, session: SessionDep, body: JsonBody) -> dict[str, object]:
+def driver_events(
+    request: Request,
+    driver: CurrentDriver,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: JsonBody,
+    background: BackgroundTasks,
+) -> dict[str, object]:
     """An event for a parcel not on the driver's current manifest, in the future, or leaving a parcel at a
     station without the recipient's consent is rejected with its index, field and reason; the rest land."""
     events = body.get("events") if isinstance(body, dict) else None
@@ -79,4 +87,8 @@ def driver_events(driver: CurrentDriver, session: SessionDep, body: JsonBody) ->
             f"Body must be {{'events': [...]}} with 1 to {service.MAX_EVENTS} events.",
             errors=[{"field": "events", "reason": f"required array of 1 to {service.MAX_EVENTS} events"}],
         )
-    return service.record_events(session, driver=driver, events=events)
+    result = service.record_events(session, driver=driver, events=events)
+    if result["summary"]["recorded"]:
+        transport = getattr(request.app.state, "callback_transport", None)  # a test's MockTransport
+        background.add_task(schedule_callbacks, settings, get_database(request), transport=transport)
+    return result

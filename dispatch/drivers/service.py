@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from carriers.unified import Direction, FailureReason, ParcelStatus
+from dispatch.callbacks import service as callbacks
 from dispatch.db import dialect_insert, utcnow
 from dispatch.fleet.service import DriverContext
 from dispatch.models import EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
@@ -164,9 +165,19 @@ def record_events(
             dialect_insert(session)(ParcelEvent)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["parcel_id", "event_key"])
-            .returning(ParcelEvent.parcel_id, ParcelEvent.event_key)
+            .returning(ParcelEvent.id, ParcelEvent.parcel_id, ParcelEvent.event_key)
         )
-        inserted = {(r.parcel_id, r.event_key) for r in session.execute(stmt)}
+        new_rows = list(session.execute(stmt))
+        inserted = {(r.parcel_id, r.event_key) for r in new_rows}
+        carriers = {parcel.id: parcel for _i, _e, parcel, _s in pending}
+        # The carriers hear of each new scan: queued in this transaction, sent after it (in event order).
+        callbacks.enqueue(
+            session,
+            events=[
+                (r.id, carriers[r.parcel_id].operator_id, carriers[r.parcel_id].carrier_id, r.parcel_id)
+                for r in sorted(new_rows, key=lambda r: r.id)
+            ],
+        )
     accepted = []
     latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]] = {}
     for index, event, parcel, status in pending:

@@ -1,6 +1,7 @@
 """Every ORM table; importing this package registers them all on ``Base.metadata``."""
 
 from dispatch.models.alias import AddressAlias
+from dispatch.models.callback import CallbackDelivery, CallbackStatus
 from dispatch.models.carrier import ApiKey, CarrierAccount
 from dispatch.models.division import Division, DivisionLevel
 from dispatch.models.file_import import FileImport, ImportStatus
@@ -16,6 +17,8 @@ from dispatch.models.station import Station, StationCoverage, StationKind
 __all__ = [
     "AddressAlias",
     "ApiKey",
+    "CallbackDelivery",
+    "CallbackStatus",
     "CarrierAccount",
     "DeskApiKey",
     "DispatcherUser",
