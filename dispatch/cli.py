@@ -837,21 +837,37 @@ def demo(
     gazetteer: Annotated[Path | None, typer.Option(help="NBS tables for village names.")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Seed and exit.")] = False,
 ) -> None:
-    """Seed demo data (a county operator, two carriers, parcels) and serve the API."""
+    """Seed a demo day (a county operator, stations, three brands' parcels, a fleet, a published plan)
+    and serve the API."""
     from dispatch import demo as demo_data
 
     settings = get_settings()
     _ensure_embedded_schema(settings)
     database = _database(settings)
-    seeded = demo_data.seed(database, gazetteer_dir=gazetteer or settings.gazetteer_dir)
+    if gazetteer is not None:
+        settings = settings.model_copy(update={"gazetteer_dir": gazetteer})
+    seeded = demo_data.seed(database, gazetteer_dir=settings.gazetteer_dir)
+    seeded.update(
+        demo_data.day(
+            database,
+            settings=settings,
+            operator_id=uuid.UUID(seeded["operator_id"]),
+            desk_user_id=uuid.UUID(seeded["desk"]["user_id"]),
+        )
+    )
     database.engine.dispose()
     base = f"http://{host}:{port}"
     key = seeded["carriers"][0]["api_key"]
     yto_key = seeded["carriers"][1]["api_key"]
+    desk_key = seeded["desk"]["api_key"]
+    driver = seeded["drivers"][0]
     seeded["try"] = [
         f"curl -s '{base}/v1/parcels?limit=3&status=hub_received' -H 'Authorization: Bearer {key}'",
         f"curl -s {base}{seeded['yto_manifest_report']} -H 'Authorization: Bearer {yto_key}'",
-        f"curl -s {base}/v1/review -H 'Authorization: Bearer {seeded['desk']['api_key']}'",
+        f"curl -s {base}/v1/review -H 'Authorization: Bearer {desk_key}'",
+        f"curl -s {base}/v1/plans/{seeded['plan']['plan_id']} -H 'Authorization: Bearer {desk_key}'",
+        f"curl -s {base}/v1/driver/manifest -H 'Authorization: Bearer {driver['token']}'"
+        " -H 'X-Device-Id: demo-phone'",
         f"open {base}/docs",
     ]
     _emit(seeded)

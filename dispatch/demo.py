@@ -1,4 +1,6 @@
-"""Demo data for a first look: one county operator, two carriers, parcels addressed to real villages."""
+"""Demo data for a first look: a county's day on the embedded defaults — one operator with a station per
+village, three brands' parcels addressed to real villages (by API, by manifest file, by push), a fleet with
+drivers, a wave planned and published, and a driver's manifest."""
 
 from __future__ import annotations
 
@@ -9,20 +11,26 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from carriers import registry
-from carriers.base import beijing
-from carriers.unified import Brand
+from carriers.base import ParseResult, beijing
+from carriers.unified import Brand, ParcelStatus, TrackingEvent
 from dispatch.accounts import service as accounts
+from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.divisions.service import import_gazetteer
+from dispatch.fleet import service as fleet
 from dispatch.imports import service as imports
+from dispatch.manifests import service as manifests
 from dispatch.matching import service as matching
 from dispatch.matching.gazetteer import load_dir
-from dispatch.models import CarrierAccount, DispatcherUser, Operator, Parcel
+from dispatch.models import CarrierAccount, DispatcherUser, Driver, Operator, Parcel, UserRole, Vehicle
 from dispatch.parcels import service as parcels
+from dispatch.planning.waves import operator_cutoffs
+from dispatch.plans import service as plans
 from dispatch.stations.service import seed_village_stations
 from dispatch.tracking import service as tracking
 
@@ -63,7 +71,12 @@ def _records(brand: Brand, villages: list[tuple[str, str]], count: int, rng: ran
     for _ in range(count):
         township, village = rng.choice(villages)
         serial = rng.randrange(10**12, 10**13)
-        waybill = f"YT{serial}" if brand is Brand.YTO else f"7{rng.choice('3456')}{serial // 10}"
+        if brand is Brand.YTO:
+            waybill = f"YT{serial}"
+        elif brand is Brand.STO:
+            waybill = f"77{serial // 100}"
+        else:
+            waybill = f"7{rng.choice('3456')}{serial // 10}"
         records.append(
             {
                 "waybill_no": waybill,
@@ -141,7 +154,7 @@ def seed(database: Database, *, gazetteer_dir: Path, parcels_per_carrier: int = 
         else:
             desk_key = accounts.issue_desk_key(session, user_id=desk_user.id)
         out["desk"] = {"user_id": str(desk_user.id), "api_key": desk_key.api_key}
-        for brand in (Brand.ZTO, Brand.YTO):
+        for brand in (Brand.ZTO, Brand.YTO, Brand.STO):
             account = session.execute(
                 select(CarrierAccount).where(
                     CarrierAccount.operator_id == operator.id, CarrierAccount.brand == brand
@@ -190,4 +203,143 @@ def seed(database: Database, *, gazetteer_dir: Path, parcels_per_carrier: int = 
         ).scalar_one()
     out["parcels"] = {"at_a_station": placed, "waiting_in_review": waiting}
     out["yto_manifest_report"] = f"/v1/parcels/files/{upload_id}"
+    return out
+
+
+DEMO_FLEET = (
+    ("辽F·A1001", 1500, False, "张建国"),
+    ("辽F·A1002", 1500, False, "李春生"),
+    ("辽F·C2001", 1000, True, "王海燕"),
+)
+
+
+def day(
+    database: Database,
+    *,
+    settings: Settings,
+    operator_id: uuid.UUID,
+    desk_user_id: uuid.UUID,
+    time_limit_s: int = 5,
+) -> dict[str, Any]:
+    """The rest of the demo day: STO's parcels arrive too, every parcel is scanned in at the hub, the fleet
+    gets its drivers, everything waiting is planned (for today, or tomorrow after the last cut-off),
+    published, and the first driver's manifest is read back. Solved in this process (one core)."""
+    rng = random.Random(7)
+    villages = county_villages(settings.gazetteer_dir, DEMO_COUNTY)
+    out: dict[str, Any] = {}
+    with database.session_scope() as session:
+        operator = session.get(Operator, operator_id)
+        assert operator is not None
+        carriers = {
+            a.brand: a
+            for a in session.execute(
+                select(CarrierAccount).where(CarrierAccount.operator_id == operator_id)
+            ).scalars()
+        }
+        sto = accounts.CarrierContext(
+            carrier_id=carriers[Brand.STO].id,
+            operator_id=operator_id,
+            brand=Brand.STO,
+            timezone=operator.timezone,
+        )
+        parcels.ingest(session, carrier=sto, records=_records(Brand.STO, villages, 30, rng))
+        now = datetime.now(UTC)
+        for account in carriers.values():
+            waiting = list(
+                session.execute(
+                    select(Parcel.waybill_no).where(
+                        Parcel.carrier_id == account.id, Parcel.status == ParcelStatus.ANNOUNCED
+                    )
+                ).scalars()
+            )
+            events = tuple(
+                TrackingEvent(
+                    waybill_no=w,
+                    status=ParcelStatus.HUB_RECEIVED,
+                    occurred_at=now - timedelta(minutes=30),
+                    site_name="宽甸县共配中心",
+                )
+                for w in waiting
+            )
+            context = accounts.CarrierContext(
+                carrier_id=account.id,
+                operator_id=operator_id,
+                brand=account.brand,
+                timezone=operator.timezone,
+            )
+            scanned = ParseResult(events=events, event_index=tuple(range(len(events))), records=len(events))
+            tracking.ingest(session, carrier=context, result=scanned, actor="hub:scan-in")
+        drivers: list[dict[str, str]] = []
+        for plate, kg, cold, name in DEMO_FLEET:
+            vehicle = session.execute(
+                select(Vehicle).where(Vehicle.operator_id == operator_id, Vehicle.plate_no == plate)
+            ).scalar_one_or_none()
+            if vehicle is None:
+                vehicle = fleet.create_vehicle(
+                    session, operator_id=operator_id, plate=plate, capacity_kg=kg, refrigerated=cold
+                )
+            driver = session.execute(
+                select(Driver).where(Driver.operator_id == operator_id, Driver.vehicle_id == vehicle.id)
+            ).scalar_one_or_none()
+            if driver is None:
+                driver, token = fleet.create_driver(
+                    session,
+                    operator_id=operator_id,
+                    name=name,
+                    vehicle_id=vehicle.id,
+                    token_hours=settings.driver_token_hours,
+                )
+            else:
+                token = fleet.issue_driver_token(
+                    session, driver_id=driver.id, hours=settings.driver_token_hours
+                )
+            drivers.append(
+                {"driver_id": str(driver.id), "name": name, "plate": plate, "token": token.api_key}
+            )
+        local_now = now.astimezone(ZoneInfo(operator.timezone))
+        last_cutoff = operator_cutoffs(operator, settings)[-1]
+        service_date = (
+            local_now.date()
+            if local_now.strftime("%H:%M") <= last_cutoff
+            else local_now.date() + timedelta(days=1)
+        )
+        desk = accounts.DeskContext(
+            user_id=desk_user_id,
+            operator_id=operator_id,
+            role=UserRole.DISPATCHER,
+            timezone=operator.timezone,
+        )
+        plan = plans.create_plan(
+            session, desk=desk, settings=settings, service_date=service_date, time_limit_s=time_limit_s
+        )
+        plan_id = plan.id
+    plans.run_plan(database, plan_id, settings=settings, workers=1)
+    with database.session_scope() as session:
+        plan_row, made = manifests.publish(session, desk=desk, plan_id=plan_id)
+        result = plan_row.result or {}
+        out["plan"] = {
+            "plan_id": str(plan_id),
+            "service_date": service_date.isoformat(),
+            "status": plan_row.status.value,
+            "cost_fen": result.get("cost_fen"),
+            "parcels": result.get("parcels"),
+            "routes": [
+                {
+                    "plate": r["plate"],
+                    "driver": r["driver_name"],
+                    "stops": sum(len(t["stops"]) for t in r["trips"]),
+                    "trips": len(r["trips"]),
+                    "distance_km": round(r["distance_m"] / 1000, 1),
+                    "cost_fen": r["cost_fen"],
+                    "carrier_split_fen": r["carrier_split_fen"],
+                }
+                for r in result.get("routes", [])
+            ],
+            "unassigned": len(result.get("unassigned", [])),
+            "not_batched": len(result.get("not_batched", [])),
+        }
+        on_route = {str(m.driver_id) for m in made}
+        out["drivers"] = [d for d in drivers if d["driver_id"] in on_route] + [
+            d for d in drivers if d["driver_id"] not in on_route
+        ]
     return out
