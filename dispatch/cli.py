@@ -803,6 +803,21 @@ def callbacks_deliver() -> None:
 
 
 @app.command()
+def reconcile() -> None:
+    """Hand work stuck in a non-terminal state (plans, imports, matching, callbacks) to the queue again;
+    without Redis, do it here. A worker does this by itself every GONGPEI_RECONCILE_EVERY_S."""
+    from dispatch.jobs.reconcile import reconcile as run
+
+    settings = get_settings()
+    database = _database(settings)
+    try:
+        found = run(database, settings)
+    finally:
+        database.engine.dispose()
+    _emit(found)
+
+
+@app.command()
 def worker(
     queues: Annotated[
         list[str] | None, typer.Argument(help="Queues to listen on (default: every gongpei queue).")
@@ -826,6 +841,9 @@ def worker(
     with database.session_scope() as session:
         database_matcher(session)
     database.engine.dispose()
+    from dispatch.jobs.reconcile import start_reconciler
+
+    start_reconciler(settings)
     connection = Redis.from_url(settings.redis_url or "")
     Worker(queues or list(ALL_QUEUES), connection=connection).work(with_scheduler=True)
 

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     plan_time_limit_s: int = Field(30, ge=1, description="Solver time per plan when the desk names none.")
     max_plan_time_limit_s: int = Field(600, ge=1, description="Longest solve a plan may ask for.")
     solver_workers: int = Field(2, ge=1, le=64, description="Solver processes per plan on a job worker.")
+    plan_heartbeat_s: float = Field(5.0, gt=0, description="How often a solving plan shows it is alive.")
+    plan_stale_s: int = Field(
+        60, ge=1, description="A plan queued, or solving without a heartbeat, this long is re-enqueued."
+    )
+    reconcile_every_s: int = Field(60, ge=1, description="How often a worker looks for stuck work.")
     solver_solution_limit: int | None = Field(
         None, ge=1, description="Stop each solve after this many improvements (tests: a deterministic stop)."
     )

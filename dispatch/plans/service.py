@@ -9,10 +9,12 @@ the next one (``run_plan`` is idempotent: a plan past ``solving`` is left alone)
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,8 +38,6 @@ from routing.problem import Depot, Problem, RoutingError, Solution, TimeWindow, 
 from routing.solver import SolveParams, solve
 from routing.split import CarrierStopLoad, SharedRoute, SplitError, SplitRule, allocate
 
-STALE_MARGIN_S = 300
-"""A ``solving`` plan whose claim is older than its time limit plus this is taken again."""
 _PROGRESS_EVERY_S = 1.0
 
 
@@ -127,16 +127,13 @@ def plan_view(plan: Plan, *, timezone: str) -> dict[str, Any]:
     }
 
 
-def _claim(session: Session, plan_id: uuid.UUID) -> Plan | None:
+def _claim(session: Session, plan_id: uuid.UUID, *, stale_s: int) -> Plan | None:
     plan = session.get(Plan, plan_id, with_for_update=True)
     if plan is None:
         return None
     now = utcnow()
-    stale = (
-        plan.status is PlanStatus.SOLVING
-        and plan.started_at is not None
-        and plan.started_at < now - timedelta(seconds=plan.time_limit_s + STALE_MARGIN_S)
-    )
+    # A live solve beats ``updated_at`` every few seconds; one silent for ``stale_s`` died with its worker.
+    stale = plan.status is PlanStatus.SOLVING and plan.updated_at < now - timedelta(seconds=stale_s)
     if plan.status is not PlanStatus.QUEUED and not stale:
         return None
     plan.status, plan.started_at, plan.updated_at = PlanStatus.SOLVING, now, now
@@ -152,11 +149,64 @@ def run_plan(
     ``workers`` > 1 forks solver processes: only from a job worker, never from the web process's threads.
     """
     with database.session_scope() as session:
-        plan = _claim(session, plan_id)
+        plan = _claim(session, plan_id, stale_s=settings.plan_stale_s)
         if plan is None:
             return None
         operator_id, service_date, wave = plan.operator_id, plan.service_date, plan.wave
         limit, vehicle_ids = plan.time_limit_s, plan.vehicle_ids
+    with _heartbeat(database, plan_id, every_s=settings.plan_heartbeat_s):
+        return _solve_claimed(
+            database,
+            plan_id,
+            settings=settings,
+            workers=workers,
+            operator_id=operator_id,
+            service_date=service_date,
+            wave=wave,
+            limit=limit,
+            vehicle_ids=vehicle_ids,
+        )
+
+
+@contextmanager
+def _heartbeat(database: Database, plan_id: uuid.UUID, *, every_s: float) -> Iterator[None]:
+    """Touch the solving plan's ``updated_at`` every ``every_s`` seconds while the block runs, so the
+    reconciler tells a live solve from one whose worker died."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                with database.session_scope() as session:
+                    session.execute(
+                        update(Plan)
+                        .where(Plan.id == plan_id, Plan.status == PlanStatus.SOLVING)
+                        .values(updated_at=utcnow())
+                    )
+            except Exception:  # noqa: BLE001 - a missed beat only makes the plan look stale sooner
+                log.warning("plan_heartbeat_failed", plan_id=str(plan_id))
+
+    thread = threading.Thread(target=beat, name=f"plan-heartbeat-{plan_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=every_s + 5)
+
+
+def _solve_claimed(
+    database: Database,
+    plan_id: uuid.UUID,
+    *,
+    settings: Settings,
+    workers: int,
+    operator_id: uuid.UUID,
+    service_date: date,
+    wave: int | None,
+    limit: int,
+    vehicle_ids: list[str] | None,
+) -> PlanStatus:
     started = time.monotonic()
     last_write = [0.0]
 
@@ -483,3 +533,17 @@ def _split(
         return dict(allocate(route, total_fen, SplitRule(settings.split_rule)).parts_fen), settings.split_rule
     except SplitError:
         return dict(allocate(route, total_fen, SplitRule.PER_PIECE).parts_fen), SplitRule.PER_PIECE.value
+
+
+def stale_plans(
+    session: Session, *, settings: Settings, now: datetime | None = None
+) -> list[tuple[uuid.UUID, int]]:
+    """(plan id, time limit) of plans whose job was lost: queued for longer than ``plan_stale_s`` (the job
+    never ran) or solving without a heartbeat for that long (its worker died)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=settings.plan_stale_s)
+    rows = session.execute(
+        select(Plan.id, Plan.time_limit_s).where(
+            Plan.status.in_((PlanStatus.QUEUED, PlanStatus.SOLVING)), Plan.updated_at < cutoff
+        )
+    )
+    return [(row.id, row.time_limit_s) for row in rows]
