@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     plan_stale_s: int = Field(
         60, ge=1, description="A plan queued, or solving without a heartbeat, this long is re-enqueued."
     )
+    driver_webhook_url: str | None = Field(
+        None, description="Where publishing posts each driver's message (HMAC-signed); unset = inbox only."
+    )
+    driver_webhook_secret: str | None = Field(None, description="HMAC key for the driver webhook.")
+    sms_gateway_url: str | None = Field(
+        None, description='An HTTP SMS gateway: POST {"to", "text"}; unset = no SMS.'
+    )
     reconcile_every_s: int = Field(60, ge=1, description="How often a worker looks for stuck work.")
     solver_solution_limit: int | None = Field(
         None, ge=1, description="Stop each solve after this many improvements (tests: a deterministic stop)."

@@ -315,7 +315,7 @@ def day(
         plan_id = plan.id
     plans.run_plan(database, plan_id, settings=settings, workers=1)
     with database.session_scope() as session:
-        plan_row, made = manifests.publish(session, desk=desk, plan_id=plan_id)
+        plan_row, made = manifests.publish(session, desk=desk, plan_id=plan_id, settings=settings)
         result = plan_row.result or {}
         out["plan"] = {
             "plan_id": str(plan_id),

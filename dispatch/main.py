@@ -30,6 +30,7 @@ from dispatch.errors import (
 )
 from dispatch.imports import router as imports_router
 from dispatch.inbound import router as inbound_router
+from dispatch.notifications import router as notifications_router
 from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging, log
 from dispatch.parcels import router as parcels_router
 from dispatch.plans import router as plans_router
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(plans_router.router)
     app.include_router(drivers_router.router)
     app.include_router(callbacks_router.router)
+    app.include_router(notifications_router.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

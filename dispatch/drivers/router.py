@@ -12,6 +12,7 @@ from dispatch.drivers import service
 from dispatch.errors import ValidationFailed
 from dispatch.jobs.callbacks import schedule_callbacks
 from dispatch.manifests import service as manifests
+from dispatch.notifications import service as notifications
 
 router = APIRouter(prefix="/v1/driver", tags=["driver"])
 
@@ -92,3 +93,8 @@ def driver_events(
         transport = getattr(request.app.state, "callback_transport", None)  # a test's MockTransport
         background.add_task(schedule_callbacks, settings, get_database(request), transport=transport)
     return result
+
+
+@router.get("/inbox", summary="The driver's in-app messages (new and updated manifests), newest first")
+def driver_inbox(driver: CurrentDriver, session: SessionDep) -> dict[str, object]:
+    return {"items": notifications.inbox(session, driver=driver)}

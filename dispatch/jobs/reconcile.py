@@ -4,7 +4,7 @@
 * plans queued with no job, or solving without a heartbeat (their worker died);
 * file imports still queued, or processing past their stale time;
 * operators with parcels still pending a match;
-* carrier callbacks due.
+* carrier callbacks and driver messages due.
 
 Every job is idempotent (it claims its row first), so re-enqueueing work that was merely slow does nothing.
 """
@@ -21,8 +21,9 @@ from dispatch.db import Database, make_engine, utcnow
 from dispatch.jobs.callbacks import schedule_callbacks
 from dispatch.jobs.imports import schedule_file_import
 from dispatch.jobs.matching import schedule_matching
+from dispatch.jobs.notifications import schedule_notifications
 from dispatch.jobs.plans import schedule_plan
-from dispatch.models import FileImport, ImportStatus, Parcel
+from dispatch.models import DriverNotification, FileImport, ImportStatus, NotificationStatus, Parcel
 from dispatch.observability import log
 from dispatch.plans.service import stale_plans
 
@@ -52,6 +53,14 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
             ).scalars()
         )
         due = next_due(session)
+        messages_due = session.execute(
+            select(DriverNotification.id)
+            .where(
+                DriverNotification.status == NotificationStatus.PENDING,
+                DriverNotification.next_attempt_at <= now,
+            )
+            .limit(1)
+        ).first()
     for plan_id, limit in plans:
         schedule_plan(settings, database, plan_id, limit)
     for import_id in imports:
@@ -61,11 +70,14 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
     callbacks_due = int(due is not None and due <= now)
     if callbacks_due:
         schedule_callbacks(settings, database)
+    if messages_due is not None:
+        schedule_notifications(settings, database)
     found = {
         "plans": len(plans),
         "imports": len(imports),
         "matching": len(operators),
         "callbacks": callbacks_due,
+        "driver_messages": int(messages_due is not None),
     }
     if any(found.values()):
         log.info("reconciled", **found)

@@ -24,14 +24,18 @@ from sqlalchemy.orm import Session
 
 from carriers.unified import Direction, Temperature
 from dispatch.accounts.service import DeskContext
+from dispatch.config import Settings
 from dispatch.db import utcnow
 from dispatch.errors import Conflict, NotFound
 from dispatch.fleet.service import DriverContext
 from dispatch.models import Manifest, ManifestParcel, Parcel, Plan, PlanStatus
+from dispatch.notifications import service as notifications
 from dispatch.privacy import mask_name, mask_phone
 
 
-def publish(session: Session, *, desk: DeskContext, plan_id: uuid.UUID) -> tuple[Plan, list[Manifest]]:
+def publish(
+    session: Session, *, desk: DeskContext, plan_id: uuid.UUID, settings: Settings
+) -> tuple[Plan, list[Manifest]]:
     """Turn a draft into manifests (one per route). Raises ``NotFound`` for another operator's or an
     unknown plan, ``Conflict`` for a plan that is not a draft (still solving, failed)."""
     plan = session.get(Plan, plan_id, with_for_update=True)
@@ -91,6 +95,31 @@ def publish(session: Session, *, desk: DeskContext, plan_id: uuid.UUID) -> tuple
         manifests.append(manifest)
     plan.status, plan.updated_at = PlanStatus.PUBLISHED, now
     session.flush()
+    # Each driver is told, in this transaction: the inbox at once, webhook and SMS after the commit.
+    notifications.notify(
+        session,
+        settings=settings,
+        operator_id=plan.operator_id,
+        messages=[
+            (
+                m.driver_id,
+                m.id,
+                {
+                    "kind": "manifest",
+                    "manifest_id": str(m.id),
+                    "version": m.version,
+                    "supersedes_earlier": m.version > 1,
+                    "plate": m.content["plate"],
+                    "service_date": m.service_date.isoformat(),
+                    "text": f"{m.service_date.isoformat()} {m.content['plate']} 派送单"
+                    + ("已更新" if m.version > 1 else "已发布")
+                    + f"(第{m.version}版),请打开司机端查看。",
+                },
+            )
+            for m in manifests
+            if m.driver_id is not None
+        ],
+    )
     return plan, manifests
 
 

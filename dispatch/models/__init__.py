@@ -8,6 +8,7 @@ from dispatch.models.file_import import FileImport, ImportStatus
 from dispatch.models.fleet import Driver, DriverToken, Vehicle
 from dispatch.models.idempotency import IdempotencyRecord
 from dispatch.models.manifest import Manifest, ManifestParcel
+from dispatch.models.notification import Channel, DriverNotification, NotificationStatus
 from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
@@ -20,11 +21,13 @@ __all__ = [
     "CallbackDelivery",
     "CallbackStatus",
     "CarrierAccount",
+    "Channel",
     "DeskApiKey",
     "DispatcherUser",
     "Division",
     "DivisionLevel",
     "Driver",
+    "DriverNotification",
     "DriverToken",
     "EventKind",
     "FileImport",
@@ -32,6 +35,7 @@ __all__ = [
     "ImportStatus",
     "Manifest",
     "ManifestParcel",
+    "NotificationStatus",
     "Operator",
     "OutboxMessage",
     "Parcel",

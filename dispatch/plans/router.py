@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.deps import CurrentDispatcher, SessionDep, SettingsDep, get_database
+from dispatch.jobs.notifications import schedule_notifications
 from dispatch.jobs.plans import schedule_plan
 from dispatch.manifests import service as manifests
 from dispatch.plans import service
@@ -97,10 +98,18 @@ def read_plan(
     },
 )
 def publish_plan(
-    plan_id: Annotated[uuid.UUID, Path()], desk: CurrentDispatcher, session: SessionDep
+    plan_id: Annotated[uuid.UUID, Path()],
+    request: Request,
+    desk: CurrentDispatcher,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Publishing twice answers with the manifests the first publish made."""
-    plan, made = manifests.publish(session, desk=desk, plan_id=plan_id)
+    """Publishing twice answers with the manifests the first publish made. Each driver is told: in the
+    app's inbox, and by webhook and SMS when configured."""
+    plan, made = manifests.publish(session, desk=desk, plan_id=plan_id, settings=settings)
+    transport = getattr(request.app.state, "notification_transport", None)  # a test's MockTransport
+    background.add_task(schedule_notifications, settings, get_database(request), transport=transport)
     return {
         "plan_id": str(plan.id),
         "status": plan.status.value,

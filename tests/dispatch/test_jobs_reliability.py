@@ -159,10 +159,10 @@ def test_a_killed_work_horse_still_ends_in_one_draft_and_one_manifest_per_route(
                 f"{exc}; the worker's log:\n{log_path.read_text(errors='replace')[-6000:]}"
             ) from exc
         with database.session_scope() as session:
-            published, made = manifests.publish(session, desk=desk, plan_id=plan_id)
+            published, made = manifests.publish(session, desk=desk, plan_id=plan_id, settings=settings)
             routes = len((published.result or {})["routes"])
         with database.session_scope() as session:
-            _, again = manifests.publish(session, desk=desk, plan_id=plan_id)
+            _, again = manifests.publish(session, desk=desk, plan_id=plan_id, settings=settings)
             count = session.execute(select(func.count()).select_from(Manifest)).scalar_one()
         assert len(made) == routes == count >= 1
         assert {m.id for m in again} == {m.id for m in made}
