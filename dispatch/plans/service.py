@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -259,7 +260,14 @@ def _solve_claimed(
         reason = exc.reason if isinstance(exc, RoutingError) else exc.detail
         return _finish(database, plan_id, PlanStatus.FAILED, error=reason[:500])
     except Exception as exc:  # a poison plan fails visibly; the worker goes on with the next job
-        log.exception("plan_failed", plan_id=str(plan_id), error_type=type(exc).__name__)
+        # The type and where it was raised, never the message: a message can carry a recipient's data.
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        log.error(
+            "plan_failed",
+            plan_id=str(plan_id),
+            error_type=type(exc).__name__,
+            where=f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else None,
+        )
         return _finish(database, plan_id, PlanStatus.FAILED, error=f"internal error: {type(exc).__name__}")
     return _finish(database, plan_id, PlanStatus.DRAFT, result=result, elapsed=time.monotonic() - started)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -182,3 +183,39 @@ def test_another_operator_cannot_see_the_plan(plan_client: TestClient, db_sessio
 
     assert same_shape(theirs, plan_id) == same_shape(missing, unknown)
     assert plan_client.get(f"/v1/plans/{plan_id}").status_code == 401
+
+
+def test_a_poison_plan_fails_visibly_and_the_next_one_is_solved(
+    pg_url: str,
+    plan_client: TestClient,
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A plan whose solve raises something unexpected is marked failed with the error's kind (no details
+    that could hold data); the worker goes on and the next plan is solved."""
+    from dispatch.plans import service
+
+    desk, _, _ = _county_day(db_session)
+    real = service.build_problem
+    poison: set[uuid.UUID] = set()
+
+    def build(session: Session, **kwargs: Any) -> Any:
+        if poison:
+            poison.clear()
+            raise RuntimeError("boom with a recipient's phone 13800001234 in it")
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(service, "build_problem", build)
+    poison.add(uuid.uuid4())
+    with structlog.testing.capture_logs() as logged:
+        bad = plan_client.post("/v1/plans", json={"service_date": DAY, "wave": 1}, headers=desk.auth).json()
+    good = plan_client.post("/v1/plans", json={"service_date": DAY, "wave": 1}, headers=desk.auth).json()
+    failed = plan_client.get(f"/v1/plans/{bad['plan_id']}", headers=desk.auth).json()
+    solved = plan_client.get(f"/v1/plans/{good['plan_id']}", headers=desk.auth).json()
+    assert failed["status"] == "failed"
+    assert failed["error"] == "internal error: RuntimeError"
+    assert solved["status"] == "draft"
+    failures = [entry for entry in logged if entry["event"] == "plan_failed"]
+    assert [f["error_type"] for f in failures] == ["RuntimeError"]
+    assert "13800001234" not in repr(logged)
+    assert "exc_info" not in failures[0]  # a rendered traceback would print the message
