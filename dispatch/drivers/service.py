@@ -54,8 +54,8 @@ class DriverEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: uuid.UUID = Field(description="A UUID the phone made; sending it again is a no-op.")
-    waybill_no: str = Field(min_length=1, max_length=40)
-    type: Literal["delivered", "failed", "picked_up"]
+    waybill_no: str | None = Field(None, min_length=1, max_length=40, description="Not for route events.")
+    type: Literal["delivered", "failed", "picked_up", "route_start", "route_end"]
     occurred_at: datetime = Field(description="Device time, ISO 8601 with offset.")
     reason: FailureReason | None = Field(None, description="Why a delivery failed (type failed).")
     proof: Proof | None = None
@@ -99,6 +99,7 @@ def record_events(
 
     rejected: list[dict[str, Any]] = []
     pending: list[tuple[int, DriverEventIn, Parcel, ParcelStatus]] = []
+    routes: list[tuple[int, DriverEventIn]] = []
     for index, raw in enumerate(events):
         try:
             event = DriverEventIn.model_validate(raw)
@@ -110,6 +111,14 @@ def record_events(
                     "field": ".".join(str(p) for p in first["loc"]) or "event",
                     "reason": first["msg"],
                 }
+            )
+            continue
+        if event.type in ("route_start", "route_end"):
+            routes.append((index, event))
+            continue
+        if event.waybill_no is None:
+            rejected.append(
+                {"index": index, "field": "waybill_no", "reason": "a parcel event names its waybill"}
             )
             continue
         candidates = on_manifest.get(event.waybill_no, [])
@@ -178,7 +187,7 @@ def record_events(
                 for r in sorted(new_rows, key=lambda r: r.id)
             ],
         )
-    accepted = []
+    accepted: list[dict[str, Any]] = []
     latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]] = {}
     for index, event, parcel, status in pending:
         key = (parcel.id, f"driver:{event.event_id}")
@@ -202,6 +211,21 @@ def record_events(
             .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
             .values(status=status, status_at=occurred_at, updated_at=now)
         )
+    for index, event in routes:
+        outcome = _route_event(session, driver=driver, event=event, now=now)
+        if isinstance(outcome, str):
+            accepted.append(
+                {
+                    "index": index,
+                    "event_id": str(event.event_id),
+                    "waybill_no": None,
+                    "status": event.type,
+                    "result": outcome,
+                }
+            )
+        else:
+            rejected.append({"index": index, "field": outcome[0], "reason": outcome[1]})
+    accepted.sort(key=lambda a: a["index"])
     rejected.sort(key=lambda r: r["index"])
     recorded = sum(a["result"] == "recorded" for a in accepted)
     return {
@@ -226,3 +250,35 @@ def _proof_text(event: DriverEventIn) -> str | None:
         if event.proof.photo_sha256:
             parts.append(f"photo sha256:{event.proof.photo_sha256}")
     return "; ".join(parts)[:500] or None
+
+
+def _route_event(
+    session: Session, *, driver: DriverContext, event: DriverEventIn, now: datetime
+) -> str | tuple[str, str]:
+    """Record the start or end of the driver's current route: ``recorded``, ``duplicate`` (already set to
+    this time), or (field, reason) when it cannot be."""
+    if event.occurred_at.tzinfo is None:
+        return "occurred_at", "needs a UTC offset"
+    if event.occurred_at > now + FUTURE_TOLERANCE:
+        return "occurred_at", "event time is in the future"
+    manifest = session.execute(
+        select(Manifest)
+        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
+        .order_by(Manifest.service_date.desc(), Manifest.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if manifest is None:
+        return "type", "no manifest is published for you"
+    column = "started_at" if event.type == "route_start" else "ended_at"
+    current = getattr(manifest, column)
+    if current is not None:
+        return (
+            "duplicate"
+            if current == event.occurred_at
+            else ("type", f"the route was already {column[:-3]}ed")
+        )
+    if column == "ended_at" and manifest.started_at is not None and event.occurred_at < manifest.started_at:
+        return "occurred_at", "the route cannot end before it started"
+    setattr(manifest, column, event.occurred_at)
+    session.flush()
+    return "recorded"

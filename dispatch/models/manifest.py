@@ -37,6 +37,10 @@ class Manifest(Base):
     etag: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    """When the driver started the route (their route_start event's time)."""
+    ended_at: Mapped[datetime | None]
+    """When the driver ended it (route_end)."""
 
 
 class ManifestParcel(Base):

@@ -231,3 +231,33 @@ def test_bad_driver_events_are_rejected_one_by_one(plan_client: TestClient, db_s
         resp = plan_client.post("/v1/driver/events", json=body, headers=headers)
         assert resp.status_code == 422
         assert resp.json()["errors"][0]["field"] == "events"
+
+
+def test_route_start_and_end_are_recorded_on_the_manifest_once(
+    plan_client: TestClient, db_session: Session
+) -> None:
+    manifest, headers = _published(plan_client, db_session)
+    start = {"event_id": str(uuid.uuid4()), "type": "route_start", "occurred_at": "2026-11-30T08:50:00+08:00"}
+    end = {"event_id": str(uuid.uuid4()), "type": "route_end", "occurred_at": "2026-11-30T16:10:00+08:00"}
+    early_end = {**end, "event_id": str(uuid.uuid4()), "occurred_at": "2026-11-30T08:00:00+08:00"}
+    out = plan_client.post("/v1/driver/events", json={"events": [start, early_end]}, headers=headers).json()
+    assert [(a["index"], a["result"]) for a in out["accepted"]] == [(0, "recorded")]
+    assert out["rejected"] == [
+        {"index": 1, "field": "occurred_at", "reason": "the route cannot end before it started"}
+    ]
+    again = plan_client.post("/v1/driver/events", json={"events": [start, end]}, headers=headers).json()
+    assert [(a["index"], a["result"]) for a in again["accepted"]] == [(0, "duplicate"), (1, "recorded")]
+    db_session.expire_all()
+    row = db_session.get(Manifest, uuid.UUID(manifest["manifest_id"]))
+    assert row is not None
+    assert (row.started_at.isoformat(), row.ended_at.isoformat()) == (  # type: ignore[union-attr]
+        "2026-11-30T00:50:00+00:00",
+        "2026-11-30T08:10:00+00:00",
+    )
+    no_waybill = {
+        "event_id": str(uuid.uuid4()),
+        "type": "delivered",
+        "occurred_at": "2026-11-30T10:00:00+08:00",
+    }
+    refused = plan_client.post("/v1/driver/events", json={"events": [no_waybill]}, headers=headers).json()
+    assert refused["rejected"][0]["field"] == "waybill_no"
