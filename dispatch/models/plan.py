@@ -38,6 +38,10 @@ class Plan(Base):
     status: Mapped[PlanStatus] = mapped_column(enum_type(PlanStatus), default=PlanStatus.QUEUED)
     time_limit_s: Mapped[int]
     vehicle_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    pins: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    """Station id (or stop id) → vehicle id: the desk pinned or moved these stops."""
+    based_on: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan.id", ondelete="SET NULL"))
+    """The plan this one re-solves with the desk's pins."""
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(String(500))

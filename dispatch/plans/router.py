@@ -74,6 +74,52 @@ def create_plan(
     )
 
 
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pins: dict[str, uuid.UUID] = Field(
+        max_length=1000, description="Station id (or stop id) → vehicle id: pin or move these stops."
+    )
+    time_limit_s: int | None = Field(None, ge=1)
+
+
+@router.post(
+    "/{plan_id}/resolve",
+    status_code=202,
+    summary="Re-solve a draft with stops pinned or moved to vehicles (a new plan)",
+    responses={
+        401: {"description": "Missing or unknown desk key", **PROBLEM},
+        404: {"description": "No such plan", **PROBLEM},
+        409: {"description": "The plan is not a draft", **PROBLEM},
+        422: {"description": "A pin names a stop or vehicle the plan does not have", **PROBLEM},
+    },
+)
+def resolve_plan(
+    plan_id: Annotated[uuid.UUID, Path()],
+    body: ResolveIn,
+    request: Request,
+    desk: CurrentDispatcher,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    plan = service.resolve_with_pins(
+        session, desk=desk, settings=settings, plan_id=plan_id, pins=body.pins, time_limit_s=body.time_limit_s
+    )
+    background.add_task(schedule_plan, settings, get_database(request), plan.id, plan.time_limit_s)
+    return JSONResponse(
+        {
+            "plan_id": str(plan.id),
+            "status": plan.status.value,
+            "based_on": str(plan_id),
+            "url": f"/v1/plans/{plan.id}",
+        },
+        status_code=202,
+        headers={"Location": f"/v1/plans/{plan.id}"},
+        background=background,
+    )
+
+
 @router.get(
     "/{plan_id}",
     summary="A plan: status, progress while solving, then routes, stops left out and the carriers' split",

@@ -9,6 +9,7 @@ the next one (``run_plan`` is idempotent: a plan past ``solving`` is left alone)
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from dispatch.accounts.service import DeskContext
 from dispatch.config import Settings
 from dispatch.db import Database, utcnow
-from dispatch.errors import NotFound, ValidationFailed
+from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.matching.service import matcher_for
 from dispatch.models import CarrierAccount, Driver, Operator, Parcel, Plan, PlanStatus
 from dispatch.models import Vehicle as VehicleRow
@@ -61,6 +62,8 @@ def create_plan(
     wave: int | None = None,
     time_limit_s: int | None = None,
     vehicle_ids: Sequence[uuid.UUID] | None = None,
+    pins: dict[str, str] | None = None,
+    based_on: uuid.UUID | None = None,
 ) -> Plan:
     """A queued plan of the desk's operator. Raises ``ValidationFailed`` naming the field for a wave the
     operator does not have, a time limit outside 1…``max_plan_time_limit_s``, or a vehicle that is not
@@ -96,11 +99,67 @@ def create_plan(
         status=PlanStatus.QUEUED,
         time_limit_s=limit,
         vehicle_ids=None if vehicle_ids is None else [str(v) for v in vehicle_ids],
+        pins=pins or None,
+        based_on=based_on,
         created_by=desk.user_id,
     )
     session.add(plan)
     session.flush()
     return plan
+
+
+def resolve_with_pins(
+    session: Session,
+    *,
+    desk: DeskContext,
+    settings: Settings,
+    plan_id: uuid.UUID,
+    pins: dict[str, uuid.UUID],
+    time_limit_s: int | None = None,
+) -> Plan:
+    """A new queued plan that re-solves a draft with stops pinned (or moved) to vehicles: ``pins`` maps a
+    station id (every stop of that station) or a stop id to a vehicle. Pins of the draft it is based on
+    are kept unless overridden. Raises ``NotFound`` for another operator's plan, ``Conflict`` for a plan
+    that is not a draft, ``ValidationFailed`` naming the pin for a stop not in the draft or a vehicle the
+    plan does not plan with."""
+    plan = get_plan(session, desk=desk, plan_id=plan_id)
+    if plan.status is not PlanStatus.DRAFT or plan.result is None:
+        raise Conflict(
+            f"plan is {plan.status.value}; only a draft is re-solved",
+            errors=[{"field": "status", "reason": f"is {plan.status.value}, not draft"}],
+        )
+    stops = {
+        key
+        for route in plan.result.get("routes", [])
+        for trip in route["trips"]
+        for stop in trip["stops"]
+        for key in (stop["stop_id"], stop["station_id"])
+    } | {key for u in plan.result.get("unassigned", []) for key in (u["stop_id"], u["station_id"])}
+    vehicles = {
+        str(f.row.id)
+        for f in fleet(session, operator_id=desk.operator_id, vehicle_ids=_uuids(plan.vehicle_ids))
+    }
+    for key, vehicle_id in pins.items():
+        if key not in stops:
+            raise _invalid(f"pins.{key}", "no such stop or station in this plan")
+        if str(vehicle_id) not in vehicles:
+            raise _invalid(f"pins.{key}", "not a vehicle this plan plans with")
+    merged = {**(plan.pins or {}), **{key: str(v) for key, v in pins.items()}}
+    return create_plan(
+        session,
+        desk=desk,
+        settings=settings,
+        service_date=plan.service_date,
+        wave=plan.wave,
+        time_limit_s=time_limit_s or plan.time_limit_s,
+        vehicle_ids=_uuids(plan.vehicle_ids),
+        pins=merged,
+        based_on=plan.id,
+    )
+
+
+def _uuids(values: list[str] | None) -> list[uuid.UUID] | None:
+    return None if values is None else [uuid.UUID(v) for v in values]
 
 
 def get_plan(session: Session, *, desk: DeskContext, plan_id: uuid.UUID) -> Plan:
@@ -120,6 +179,8 @@ def plan_view(plan: Plan, *, timezone: str) -> dict[str, Any]:
         "wave": plan.wave,
         "status": plan.status.value,
         "time_limit_s": plan.time_limit_s,
+        "pins": plan.pins or {},
+        "based_on": None if plan.based_on is None else str(plan.based_on),
         "progress": plan.progress,
         "error": plan.error,
         "created_at": plan.created_at.astimezone(zone).isoformat(),
@@ -154,7 +215,7 @@ def run_plan(
         if plan is None:
             return None
         operator_id, service_date, wave = plan.operator_id, plan.service_date, plan.wave
-        limit, vehicle_ids = plan.time_limit_s, plan.vehicle_ids
+        limit, vehicle_ids, pins = plan.time_limit_s, plan.vehicle_ids, plan.pins
     with _heartbeat(database, plan_id, every_s=settings.plan_heartbeat_s):
         return _solve_claimed(
             database,
@@ -166,6 +227,7 @@ def run_plan(
             wave=wave,
             limit=limit,
             vehicle_ids=vehicle_ids,
+            pins=pins,
         )
 
 
@@ -207,6 +269,7 @@ def _solve_claimed(
     wave: int | None,
     limit: int,
     vehicle_ids: list[str] | None,
+    pins: dict[str, str] | None,
 ) -> PlanStatus:
     started = time.monotonic()
     last_write = [0.0]
@@ -239,6 +302,7 @@ def _solve_claimed(
                 wave=wave,
                 settings=settings,
                 vehicle_ids=None if vehicle_ids is None else [uuid.UUID(v) for v in vehicle_ids],
+                pins=pins,
             )
         solution = (
             solve(
@@ -355,6 +419,7 @@ def build_problem(
     wave: int | None,
     settings: Settings,
     vehicle_ids: Sequence[uuid.UUID] | None = None,
+    pins: dict[str, str] | None = None,
 ) -> Built:
     """The routing problem of a plan. Without a wave, every waiting parcel received by the day's last
     cut-off. Raises ``ValidationFailed`` when there is no vehicle to plan with."""
@@ -396,9 +461,16 @@ def build_problem(
     matrices = operator_matrices(
         operator=str(operator_id), points=(depot, *batched.points), settings=settings
     )
+    pinned = pins or {}
+    stops = tuple(
+        dataclasses.replace(stop, pinned_vehicle=pinned.get(stop.id) or pinned.get(stop.group or stop.id))
+        if (stop.id in pinned or (stop.group or stop.id) in pinned)
+        else stop
+        for stop in batched.batch.stops
+    )
     problem = Problem(
         depots=(Depot("hub", 0, shift),),
-        stops=batched.batch.stops,
+        stops=stops,
         vehicles=routing_vehicles,
         distance_m=matrices.distance_m,
         duration_s=matrices.duration_s,

@@ -219,3 +219,47 @@ def test_a_poison_plan_fails_visibly_and_the_next_one_is_solved(
     assert [f["error_type"] for f in failures] == ["RuntimeError"]
     assert "13800001234" not in repr(logged)
     assert "exc_info" not in failures[0]  # a rendered traceback would print the message
+
+
+def test_the_desk_moves_a_station_to_another_vehicle_and_re_solves(
+    plan_client: TestClient, db_session: Session
+) -> None:
+    desk, _, vehicles = _county_day(db_session)
+    first_id = plan_client.post("/v1/plans", json={"service_date": DAY, "wave": 1}, headers=desk.auth).json()[
+        "plan_id"
+    ]
+    first = plan_client.get(f"/v1/plans/{first_id}", headers=desk.auth).json()
+    route, ambient = next(
+        (r, s) for r in first["routes"] for t in r["trips"] for s in t["stops"] if not s["cold_chain"]
+    )
+    # Move that station to the other vehicle.
+    target = str(vehicles["cold"]) if route["vehicle_id"] == str(vehicles["van"]) else str(vehicles["van"])
+    resp = plan_client.post(
+        f"/v1/plans/{first_id}/resolve", json={"pins": {ambient["station_id"]: target}}, headers=desk.auth
+    )
+    assert resp.status_code == 202, resp.text
+    second = plan_client.get(f"/v1/plans/{resp.json()['plan_id']}", headers=desk.auth).json()
+    assert second["status"] == "draft"
+    assert second["based_on"] == first_id
+    assert second["pins"] == {ambient["station_id"]: target}
+    moved_to = {
+        r["vehicle_id"]
+        for r in second["routes"]
+        for t in r["trips"]
+        for s in t["stops"]
+        if s["station_id"] == ambient["station_id"]
+    }
+    assert moved_to == {target}
+
+    bad = plan_client.post(
+        f"/v1/plans/{first_id}/resolve",
+        json={"pins": {str(uuid.uuid4()): str(vehicles["van"])}},
+        headers=desk.auth,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"].startswith("pins.")
+    other = make_desk_user(db_session, county_code=KUANDIAN)
+    assert (
+        plan_client.post(f"/v1/plans/{first_id}/resolve", json={"pins": {}}, headers=other.auth).status_code
+        == 404
+    )
