@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = Field(
         None, description='An HTTP SMS gateway: POST {"to", "text"}; unset = no SMS.'
     )
+    auto_plan_waves: bool = Field(
+        False, description="Plan each wave by itself at its cut-off (on a worker), for the desk to review."
+    )
+    wave_plan_window_s: int = Field(
+        6 * 3600,
+        ge=60,
+        description="A cut-off passed longer ago than this is not planned by itself any more.",
+    )
     reconcile_every_s: int = Field(60, ge=1, description="How often a worker looks for stuck work.")
     solver_solution_limit: int | None = Field(
         None, ge=1, description="Stop each solve after this many improvements (tests: a deterministic stop)."

@@ -1,6 +1,7 @@
 """The reconciler: PostgreSQL is the record of work, Redis only carries jobs — and RQ can lose them. Every
 ``GONGPEI_RECONCILE_EVERY_S`` it finds work stuck in a non-terminal state and hands it to the queue again:
 
+* scheduled waves (``GONGPEI_AUTO_PLAN_WAVES``): a wave whose cut-off has just passed gets its plan;
 * plans queued with no job, or solving without a heartbeat (their worker died);
 * file imports still queued, or processing past their stale time;
 * operators with parcels still pending a match;
@@ -25,7 +26,7 @@ from dispatch.jobs.notifications import schedule_notifications
 from dispatch.jobs.plans import schedule_plan
 from dispatch.models import DriverNotification, FileImport, ImportStatus, NotificationStatus, Parcel
 from dispatch.observability import log
-from dispatch.plans.service import stale_plans
+from dispatch.plans.service import due_wave_plans, stale_plans
 
 QUEUE = "default"
 JOB_ID = "gongpei-reconciler"
@@ -35,6 +36,8 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
     """Hand stuck work to the queue again (or, without Redis, do it here); returns what it found."""
     now = utcnow()
     cutoff = now - timedelta(seconds=settings.plan_stale_s)
+    with database.session_scope() as session:
+        waves = due_wave_plans(session, settings=settings, now=now) if settings.auto_plan_waves else []
     with database.session_scope() as session:
         plans = stale_plans(session, settings=settings, now=now)
         imports = list(
@@ -61,7 +64,7 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
             )
             .limit(1)
         ).first()
-    for plan_id, limit in plans:
+    for plan_id, limit in [*waves, *plans]:
         schedule_plan(settings, database, plan_id, limit)
     for import_id in imports:
         schedule_file_import(settings, database, import_id)
@@ -73,6 +76,7 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
     if messages_due is not None:
         schedule_notifications(settings, database)
     found = {
+        "waves_planned": len(waves),
         "plans": len(plans),
         "imports": len(imports),
         "matching": len(operators),

@@ -627,3 +627,38 @@ def stale_plans(
         )
     )
     return [(row.id, row.time_limit_s) for row in rows]
+
+
+def due_wave_plans(
+    session: Session, *, settings: Settings, now: datetime | None = None
+) -> list[tuple[uuid.UUID, int]]:
+    """Scheduled waves: for every operator, each of today's cut-offs (operator's zone) that has passed in
+    the last ``wave_plan_window_s`` and has no plan yet gets one, queued with the whole active fleet.
+    Returns (plan id, time limit) of the plans made; the caller commits and schedules them."""
+    now = now or utcnow()
+    made: list[tuple[uuid.UUID, int]] = []
+    for operator in session.execute(select(Operator)).scalars():
+        local = now.astimezone(ZoneInfo(operator.timezone))
+        for index, cutoff in enumerate(operator_cutoffs(operator, settings), start=1):
+            hours, minutes = (int(part) for part in cutoff.split(":"))
+            at = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+            if not timedelta(0) <= local - at <= timedelta(seconds=settings.wave_plan_window_s):
+                continue
+            exists = session.execute(
+                select(Plan.id).where(
+                    Plan.operator_id == operator.id, Plan.service_date == local.date(), Plan.wave == index
+                )
+            ).first()
+            if exists is not None or not fleet(session, operator_id=operator.id, vehicle_ids=None):
+                continue
+            plan = Plan(
+                operator_id=operator.id,
+                service_date=local.date(),
+                wave=index,
+                status=PlanStatus.QUEUED,
+                time_limit_s=settings.plan_time_limit_s,
+            )
+            session.add(plan)
+            session.flush()
+            made.append((plan.id, plan.time_limit_s))
+    return made

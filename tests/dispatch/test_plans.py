@@ -263,3 +263,35 @@ def test_the_desk_moves_a_station_to_another_vehicle_and_re_solves(
         plan_client.post(f"/v1/plans/{first_id}/resolve", json={"pins": {}}, headers=other.auth).status_code
         == 404
     )
+
+
+def test_scheduled_waves_are_planned_once_at_their_cut_off(pg_url: str, db_session: Session) -> None:
+    from dispatch.plans.service import due_wave_plans
+
+    desk, _, _ = _county_day(db_session)
+    idle = make_desk_user(db_session, county_code=KUANDIAN)  # no fleet: nothing to plan with
+    settings = settings_for(pg_url, auto_plan_waves=True)
+    at = datetime(2026, 11, 30, 0, 35, tzinfo=UTC)  # 08:35 in Asia/Shanghai: wave 1 (08:30) has just closed
+    made = due_wave_plans(db_session, settings=settings, now=at)
+    plans = {
+        p.id: p
+        for p in db_session.execute(
+            select(Plan).where(Plan.operator_id.in_([desk.operator_id, idle.operator_id]))
+        ).scalars()
+    }
+    assert [(plans[i].operator_id, plans[i].wave, plans[i].service_date.isoformat()) for i, _ in made] == [
+        (desk.operator_id, 1, DAY)
+    ]
+    assert due_wave_plans(db_session, settings=settings, now=at) == []  # once
+    afternoon = datetime(2026, 11, 30, 5, 40, tzinfo=UTC)  # 13:40: wave 2
+    assert [
+        plans_wave(db_session, i) for i, _ in due_wave_plans(db_session, settings=settings, now=afternoon)
+    ] == [2]
+    late = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 20:00: 6.5 h after the last cut-off
+    assert due_wave_plans(db_session, settings=settings, now=late) == []
+
+
+def plans_wave(session: Session, plan_id: uuid.UUID) -> int | None:
+    plan = session.get(Plan, plan_id)
+    assert plan is not None
+    return plan.wave
