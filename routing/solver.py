@@ -54,6 +54,12 @@ _RESERVE_S = 0.05
 _GRACE_S = 1.0
 """How long past the deadline the parent waits for a child's plan before stopping it."""
 
+VROOM_MAX_STOPS = 150
+"""Above this VROOM's most thorough search does not end by itself within a 10 s share, and its plans
+trail PyVRP's: measured at 10 s (one core), it ended in 1–9 s on every 100-stop Solomon instance but ran
+out its time on every 200–350-stop one, with mean gaps of 4.9 % (Gehring–Homberger 200) and 2.3 % (X)
+against PyVRP's 0.2 % and 1.3 % — so there the second core runs a second PyVRP seed instead."""
+
 _ORTOOLS_ALTERNATES = ("PATH_CHEAPEST_ARC", "SAVINGS", "LOCAL_CHEAPEST_INSERTION", "SWEEP")
 """First solution strategies for a second, third … OR-Tools run, so parallel runs differ."""
 
@@ -116,11 +122,11 @@ def choose_engines(problem: Problem, params: SolveParams) -> tuple[str, ...]:
       per run, gap to the distance-only best known): RC101 PyVRP +1.7 % / +1.6 % (seeds 0 / 1), OR-Tools
       GLS +4.4 %; GH r1_2_1 PyVRP +1.5 % / +1.5 %, OR-Tools +8.0 %; GH rc1_2_1 PyVRP +0.6 %, OR-Tools
       +9.1 %; R101 and C101 both at the best known in 10 s.
-    * … and when VROOM expresses it too and there are two workers or more, the last worker runs VROOM
-      first (it ends on its own, in a few seconds on 100–200 stops) and a PyVRP run with the rest of its
-      time. A second PyVRP seed gains about 0.1 %; VROOM's different search finds shorter plans than
-      either PyVRP run on some instances (10 s, Solomon RC102: VROOM +0.32 %, PyVRP +1.10 %; RC108:
-      +0.43 % against +1.43 %).
+    * … and when VROOM expresses it too, the problem has at most ``VROOM_MAX_STOPS`` stops and there are
+      two workers or more, the last worker runs VROOM first (it ends on its own) and a PyVRP run with the
+      rest of its time. A second PyVRP seed gains about 0.1 %; VROOM's different search finds shorter
+      plans than either PyVRP run on some instances (10 s, Solomon RC102: VROOM +0.32 %, PyVRP +1.10 %;
+      RC108: +0.43 % against +1.43 %).
     * … except when the fleet cannot carry every required stop (``fleet_short``): PyVRP then finds no
       plan it calls feasible and its best is repaired stop by stop, while OR-Tools drops stops as part
       of its search — so the last worker runs OR-Tools.
@@ -132,7 +138,7 @@ def choose_engines(problem: Problem, params: SolveParams) -> tuple[str, ...]:
         return ("ortools",) * params.workers
     if fleet_short(problem):
         return ("pyvrp",) * (params.workers - 1) + ("ortools",)
-    if params.workers > 1 and get_engine("vroom").supports(problem):
+    if params.workers > 1 and len(problem.stops) <= VROOM_MAX_STOPS and get_engine("vroom").supports(problem):
         return ("pyvrp",) * (params.workers - 1) + ("vroom", "pyvrp")
     return ("pyvrp",) * params.workers
 
