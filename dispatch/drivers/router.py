@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from dispatch.deps import CurrentDriver, JsonBody, SessionDep, SettingsDep, get_database
 from dispatch.drivers import service
@@ -33,12 +33,13 @@ def driver_manifest(
     session: SessionDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
 ) -> Response:
-    manifest = manifests.current_manifest(session, driver=driver)
-    etag = f'"{manifest.etag}"'
-    if if_none_match is not None and etag in {tag.strip() for tag in if_none_match.split(",")}:
+    tag, body = manifests.current_manifest_body(session, driver=driver)
+    etag = f'"{tag}"'
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": etag})
-    return JSONResponse(
-        {"manifest_id": str(manifest.id), **manifest.content},
+    return Response(
+        body,
+        media_type="application/json",
         headers={"ETag": etag, "Cache-Control": "private, no-cache"},
     )
 

@@ -167,7 +167,7 @@ def record_events(
             "actor": f"driver:{driver.driver_id}",
             "changed_fields": None,
         }
-        for _index, event, parcel, status in pending
+        for _index, event, parcel, status in sorted(pending, key=lambda p: (str(p[2].id), str(p[1].event_id)))
     ]
     inserted: set[tuple[Any, str]] = set()
     if rows:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import date
 from typing import Any
 
@@ -209,6 +210,40 @@ def current_manifest(session: Session, *, driver: DriverContext) -> Manifest:
     if manifest is None:
         raise NotFound("no manifest is published for you")
     return manifest
+
+
+_BODIES: OrderedDict[tuple[uuid.UUID, str], bytes] = OrderedDict()
+_BODIES_LOCK = threading.Lock()
+_BODIES_MAX = 512
+"""Serialised manifests kept per process, by (id, etag): a manifest never changes once written (a new
+version is a new row), so a phone asking again costs a key lookup, not a JSON round trip."""
+
+
+def current_manifest_body(session: Session, *, driver: DriverContext) -> tuple[str, bytes]:
+    """(etag, JSON body) of the driver's current manifest, serialised once per process."""
+    row = session.execute(
+        select(Manifest.id, Manifest.etag)
+        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
+        .order_by(Manifest.service_date.desc(), Manifest.version.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("no manifest is published for you")
+    key = (row.id, row.etag)
+    with _BODIES_LOCK:
+        body = _BODIES.get(key)
+        if body is not None:
+            _BODIES.move_to_end(key)
+            return row.etag, body
+    content = session.execute(select(Manifest.content).where(Manifest.id == row.id)).scalar_one()
+    body = json.dumps(
+        {"manifest_id": str(row.id), **content}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    with _BODIES_LOCK:
+        _BODIES[key] = body
+        while len(_BODIES) > _BODIES_MAX:
+            _BODIES.popitem(last=False)
+    return row.etag, body
 
 
 def on_published_route(parcel_id: Any, *, except_wave: tuple[date, int] | None = None) -> Any:
