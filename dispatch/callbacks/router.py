@@ -13,7 +13,16 @@ from dispatch.models import CallbackStatus
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"])
 
 
-@router.get("", summary="Carrier callbacks that failed: dead ones, or those still being retried")
+@router.get(
+    "",
+    summary="Carrier callbacks that failed: dead ones, or those still being retried",
+    responses={
+        401: {
+            "description": "Missing or unknown desk key",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
+)
 def failed_callbacks(
     desk: CurrentDispatcher,
     session: SessionDep,

@@ -96,6 +96,12 @@ def driver_events(
     return result
 
 
-@router.get("/inbox", summary="The driver's in-app messages (new and updated manifests), newest first")
+@router.get(
+    "/inbox",
+    summary="The driver's in-app messages (new and updated manifests), newest first",
+    responses={
+        401: {"description": "Missing, unknown, expired or revoked token, or another device", **PROBLEM}
+    },
+)
 def driver_inbox(driver: CurrentDriver, session: SessionDep) -> dict[str, object]:
     return {"items": notifications.inbox(session, driver=driver)}

@@ -58,12 +58,14 @@ def _calls(dependant: Dependant) -> set[object]:
     return found
 
 
-DESK_PATHS = ("/v1/stations", "/v1/review")
+DESK_PATHS = ("/v1/stations", "/v1/review", "/v1/plans", "/v1/callbacks", "/v1/notifications")
+DRIVER_PATHS = ("/v1/driver/",)
+DRIVER_SCHEME = "DriverToken"
 
 
 def test_every_api_route_takes_exactly_one_kind_of_key(client: TestClient) -> None:
-    """Each /v1 operation is guarded by the carrier scheme or the desk scheme, never both, never none;
-    the station and review routes by the desk guard alone."""
+    """Each /v1 operation is guarded by exactly one scheme — the carrier's, the desk's or the driver's —
+    never two, never none; the station and review routes by the desk guard alone."""
     app = client.app
     assert isinstance(app, FastAPI)
     for path, item in app.openapi()["paths"].items():
@@ -71,7 +73,12 @@ def test_every_api_route_takes_exactly_one_kind_of_key(client: TestClient) -> No
             continue
         for method, operation in item.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
-            expected = {DESK_SCHEME} if path.startswith(DESK_PATHS) else {CARRIER_SCHEME}
+            if path.startswith(DESK_PATHS):
+                expected = {DESK_SCHEME}
+            elif path.startswith(DRIVER_PATHS):
+                expected = {DRIVER_SCHEME}
+            else:
+                expected = {CARRIER_SCHEME}
             assert schemes == expected, (method, path)
     for route in stations_router.router.routes:
         assert isinstance(route, APIRoute)
