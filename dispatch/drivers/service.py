@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from carriers.unified import Direction, FailureReason, ParcelStatus
 from dispatch.callbacks import service as callbacks
 from dispatch.db import dialect_insert, is_postgres, utcnow
+from dispatch.errors import NotFound
 from dispatch.fleet.service import DriverContext
+from dispatch.manifests import service as manifests
 from dispatch.models import EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -256,13 +258,9 @@ def _route_event(
         return "occurred_at", "needs a UTC offset"
     if event.occurred_at > now + FUTURE_TOLERANCE:
         return "occurred_at", "event time is in the future"
-    manifest = session.execute(
-        select(Manifest)
-        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
-        .order_by(Manifest.service_date.desc(), Manifest.version.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if manifest is None:
+    try:
+        manifest = manifests.current_manifest(session, driver=driver)
+    except NotFound:
         return "type", "no manifest is published for you"
     column = "started_at" if event.type == "route_start" else "ended_at"
     current = getattr(manifest, column)
