@@ -12,22 +12,22 @@ produce picked up, each judged on its own.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers.unified import Direction, FailureReason, ParcelStatus
 from dispatch.callbacks import service as callbacks
-from dispatch.db import dialect_insert, is_postgres, utcnow
+from dispatch.db import dialect_insert, utcnow
 from dispatch.errors import NotFound
 from dispatch.fleet.service import DriverContext
 from dispatch.manifests import service as manifests
 from dispatch.models import EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
+from dispatch.tracking import service as tracking
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 """Phones' clocks drift; an event further ahead than this is refused."""
@@ -207,7 +207,7 @@ def record_events(
         )
         if fresh and (parcel.id not in latest or event.occurred_at >= latest[parcel.id][0]):
             latest[parcel.id] = (event.occurred_at, status)
-    _move_statuses(session, latest, now=now)
+    tracking.move_statuses(session, latest, now=now)
     for index, event in routes:
         outcome = _route_event(session, driver=driver, event=event, now=now)
         if isinstance(outcome, str):
@@ -275,33 +275,3 @@ def _route_event(
     setattr(manifest, column, event.occurred_at)
     session.flush()
     return "recorded"
-
-
-def _move_statuses(
-    session: Session, latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]], *, now: datetime
-) -> None:
-    """Each parcel's status moves to its newest new event, only forward in event time: one statement on
-    PostgreSQL (the rows as one JSON document), one per parcel elsewhere."""
-    if not latest:
-        return
-    if is_postgres(session):
-        rows = [
-            {"id": str(pid), "status": status.value, "status_at": at.isoformat()}
-            for pid, (at, status) in latest.items()
-        ]
-        session.execute(
-            text(
-                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now "
-                "FROM json_populate_recordset(NULL::parcel, CAST(:rows AS JSON)) AS v "
-                "WHERE parcel.id = v.id AND (parcel.status_at IS NULL OR parcel.status_at <= v.status_at)"
-            ),
-            {"rows": json.dumps(rows), "now": now},
-        )
-        return
-    for parcel_id, (occurred_at, status) in latest.items():
-        session.execute(
-            update(Parcel)
-            .where(Parcel.id == parcel_id)
-            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
-            .values(status=status, status_at=occurred_at, updated_at=now)
-        )

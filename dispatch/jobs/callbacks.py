@@ -10,7 +10,7 @@ import httpx
 from dispatch.callbacks.service import deliver_all_due, next_due
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine, utcnow
-from dispatch.observability import log
+from dispatch.jobs.queue import enqueue, redis_client
 
 QUEUE = "default"
 JOB_ID = "carrier-callbacks"
@@ -27,10 +27,9 @@ def run_callbacks() -> int:
     finally:
         database.engine.dispose()
     if due is not None and settings.redis_url:
-        from redis import Redis
         from rq import Queue
 
-        queue = Queue(QUEUE, connection=Redis.from_url(settings.redis_url))
+        queue = Queue(QUEUE, connection=redis_client(settings.redis_url))
         queue.enqueue_at(max(due, utcnow()), run_callbacks, job_id=f"{JOB_ID}-retry")
     return outcome.delivered
 
@@ -39,15 +38,5 @@ def schedule_callbacks(
     settings: Settings, database: Database, *, transport: httpx.BaseTransport | None = None
 ) -> None:
     """Deliver new events' callbacks soon: a worker job with Redis, here and now without."""
-    if settings.redis_url:
-        try:
-            from redis import Redis
-            from rq import Queue
-
-            Queue(QUEUE, connection=Redis.from_url(settings.redis_url, socket_connect_timeout=2)).enqueue(
-                run_callbacks, job_timeout=600
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - delivery must still happen; the reason is logged
-            log.warning("enqueue_failed_delivering_inline", error_type=type(exc).__name__)
-    deliver_all_due(database, transport=transport)
+    if not enqueue(settings, QUEUE, run_callbacks, job_timeout=600):
+        deliver_all_due(database, transport=transport)

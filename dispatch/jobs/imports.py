@@ -6,7 +6,7 @@ import uuid
 
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
-from dispatch.observability import log
+from dispatch.jobs.queue import enqueue
 
 QUEUE = "imports"
 
@@ -29,24 +29,16 @@ def schedule_file_import(settings: Settings, database: Database, import_id: uuid
 
     Called after the upload has committed, so a worker always finds the row.
     """
-    if settings.redis_url:
-        try:
-            from redis import Redis
-            from rq import Queue, Retry
+    queued = enqueue(
+        settings,
+        QUEUE,
+        run_file_import,
+        str(import_id),
+        job_id=f"file-import-{import_id}",
+        job_timeout=1800,
+        retry=(3, [10, 30, 60]),
+    )
+    if not queued:
+        from dispatch.imports.service import process
 
-            queue = Queue(QUEUE, connection=Redis.from_url(settings.redis_url, socket_connect_timeout=2))
-            queue.enqueue(
-                run_file_import,
-                str(import_id),
-                job_id=f"file-import-{import_id}",
-                job_timeout=1800,
-                retry=Retry(max=3, interval=[10, 30, 60]),
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - the import must still run; the reason is logged
-            log.warning(
-                "enqueue_failed_running_inline", import_id=str(import_id), error_type=type(exc).__name__
-            )
-    from dispatch.imports.service import process
-
-    process(database, import_id)
+        process(database, import_id)

@@ -11,8 +11,8 @@ import uuid
 
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
+from dispatch.jobs.queue import enqueue
 from dispatch.matching.service import match_all_pending
-from dispatch.observability import log
 
 QUEUE = "matching"
 
@@ -33,18 +33,5 @@ def schedule_matching(settings: Settings, database: Database, operator_id: uuid.
     With Redis, a worker does it; without Redis (or when it is down) it runs here and now, after the
     response has been sent.
     """
-    if settings.redis_url:
-        try:
-            from redis import Redis
-            from rq import Queue, Retry
-
-            queue = Queue(QUEUE, connection=Redis.from_url(settings.redis_url, socket_connect_timeout=2))
-            queue.enqueue(
-                run_matching, str(operator_id), job_timeout=600, retry=Retry(max=3, interval=[5, 30, 60])
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - matching must still run; the reason is logged
-            log.warning(
-                "enqueue_failed_matching_inline", operator_id=str(operator_id), error_type=type(exc).__name__
-            )
-    match_all_pending(database, operator_id)
+    if not enqueue(settings, QUEUE, run_matching, str(operator_id), job_timeout=600, retry=(3, [5, 30, 60])):
+        match_all_pending(database, operator_id)

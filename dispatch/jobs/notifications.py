@@ -7,8 +7,8 @@ import httpx
 
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
+from dispatch.jobs.queue import enqueue
 from dispatch.notifications.service import send_all_due
-from dispatch.observability import log
 
 QUEUE = "default"
 
@@ -27,15 +27,6 @@ def schedule_notifications(
     settings: Settings, database: Database, *, transport: httpx.BaseTransport | None = None
 ) -> None:
     """Send due driver messages soon: a worker job with Redis, here and now without."""
-    if settings.redis_url and transport is None:
-        try:
-            from redis import Redis
-            from rq import Queue
-
-            Queue(QUEUE, connection=Redis.from_url(settings.redis_url, socket_connect_timeout=2)).enqueue(
-                run_notifications, job_timeout=300
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - the drivers must still be told; the reason is logged
-            log.warning("enqueue_failed_notifying_inline", error_type=type(exc).__name__)
-    send_all_due(database, settings=settings, transport=transport)
+    # A test's transport means "send here", where the test can see it.
+    if transport is not None or not enqueue(settings, QUEUE, run_notifications, job_timeout=300):
+        send_all_due(database, settings=settings, transport=transport)

@@ -10,7 +10,7 @@ import uuid
 
 from dispatch.config import Settings, get_settings
 from dispatch.db import Database, make_engine
-from dispatch.observability import log
+from dispatch.jobs.queue import enqueue
 from dispatch.plans.service import run_plan
 
 QUEUE = "plans"
@@ -32,20 +32,14 @@ def run_plan_job(plan_id: str) -> str | None:
 def schedule_plan(settings: Settings, database: Database, plan_id: uuid.UUID, time_limit_s: int) -> None:
     """Hand a committed plan to the queue; without Redis (or when it is down) solve it here, in one
     process (the web process's threads must not fork)."""
-    if settings.redis_url:
-        try:
-            from redis import Redis
-            from rq import Queue, Retry
-
-            queue = Queue(QUEUE, connection=Redis.from_url(settings.redis_url, socket_connect_timeout=2))
-            queue.enqueue(
-                run_plan_job,
-                str(plan_id),
-                job_id=f"plan-{plan_id}",
-                job_timeout=time_limit_s + _JOB_MARGIN_S,
-                retry=Retry(max=2, interval=[10, 30]),
-            )
-            return
-        except Exception as exc:  # noqa: BLE001 - the plan must still be solved; the reason is logged
-            log.warning("enqueue_failed_solving_inline", plan_id=str(plan_id), error_type=type(exc).__name__)
-    run_plan(database, plan_id, settings=settings, workers=1)
+    queued = enqueue(
+        settings,
+        QUEUE,
+        run_plan_job,
+        str(plan_id),
+        job_id=f"plan-{plan_id}",
+        job_timeout=time_limit_s + _JOB_MARGIN_S,
+        retry=(2, [10, 30]),
+    )
+    if not queued:
+        run_plan(database, plan_id, settings=settings, workers=1)

@@ -24,6 +24,7 @@ from dispatch.jobs.imports import schedule_file_import
 from dispatch.jobs.matching import schedule_matching
 from dispatch.jobs.notifications import schedule_notifications
 from dispatch.jobs.plans import schedule_plan
+from dispatch.jobs.queue import redis_client
 from dispatch.models import DriverNotification, FileImport, ImportStatus, NotificationStatus, Parcel
 from dispatch.observability import log
 from dispatch.plans.service import due_wave_plans, stale_plans
@@ -103,8 +104,7 @@ def run_reconciler() -> dict[str, int]:
 
 def start_reconciler(settings: Settings) -> None:
     """Schedule the next reconciler run (one id: a second worker starting replaces it, never doubles it)."""
-    from redis import Redis
     from rq import Queue
 
-    queue = Queue(QUEUE, connection=Redis.from_url(settings.redis_url or ""))
+    queue = Queue(QUEUE, connection=redis_client(settings.redis_url or ""))
     queue.enqueue_in(timedelta(seconds=settings.reconcile_every_s), run_reconciler, job_id=JOB_ID)

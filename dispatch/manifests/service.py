@@ -199,14 +199,19 @@ def manifest_content(
     }
 
 
-def current_manifest(session: Session, *, driver: DriverContext) -> Manifest:
-    """The driver's newest current manifest; ``NotFound`` when nothing is published for them."""
-    manifest = session.execute(
-        select(Manifest)
+def _newest_current(driver: DriverContext, *columns: Any) -> Any:
+    """SELECT ``columns`` of the driver's newest manifest that is not superseded."""
+    return (
+        select(*columns)
         .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
         .order_by(Manifest.service_date.desc(), Manifest.version.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def current_manifest(session: Session, *, driver: DriverContext) -> Manifest:
+    """The driver's newest current manifest; ``NotFound`` when nothing is published for them."""
+    manifest: Manifest | None = session.execute(_newest_current(driver, Manifest)).scalar_one_or_none()
     if manifest is None:
         raise NotFound("no manifest is published for you")
     return manifest
@@ -221,12 +226,7 @@ version is a new row), so a phone asking again costs a key lookup, not a JSON ro
 
 def current_manifest_body(session: Session, *, driver: DriverContext) -> tuple[str, bytes]:
     """(etag, JSON body) of the driver's current manifest, serialised once per process."""
-    row = session.execute(
-        select(Manifest.id, Manifest.etag)
-        .where(Manifest.driver_id == driver.driver_id, Manifest.superseded_at.is_(None))
-        .order_by(Manifest.service_date.desc(), Manifest.version.desc())
-        .limit(1)
-    ).one_or_none()
+    row = session.execute(_newest_current(driver, Manifest.id, Manifest.etag)).one_or_none()
     if row is None:
         raise NotFound("no manifest is published for you")
     key = (row.id, row.etag)

@@ -35,6 +35,7 @@ from dispatch.models import Vehicle as VehicleRow
 from dispatch.observability import log
 from dispatch.planning.distances import operator_matrices
 from dispatch.planning.waves import UNLIMITED, WaveBatch, batch_wave, operator_cutoffs
+from routing.batching import parse_cutoff
 from routing.distance import Point
 from routing.problem import Depot, Problem, RoutingError, Solution, TimeWindow, Vehicle
 from routing.solver import SolveParams, solve
@@ -377,12 +378,7 @@ class Built:
     service_date: date
 
 
-def _clock(text: str) -> int:
-    hours, minutes = text.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
-
-
-def depot_point(session: Session, *, operator: Operator, settings: Settings) -> Point:
+def depot_point(*, operator: Operator, settings: Settings) -> Point:
     """The hub: the county seat's point from the gazetteer. Raises ``ValidationFailed`` without one."""
     division = matcher_for(str(settings.gazetteer_dir)).gazetteer.divisions.get(operator.county_code)
     if division is None or division.latitude_e6 is None or division.longitude_e6 is None:
@@ -429,7 +425,7 @@ def build_problem(
     vehicles = fleet(session, operator_id=operator_id, vehicle_ids=vehicle_ids)
     if not vehicles:
         raise _invalid("vehicles", "no active vehicle with a driver to plan with")
-    shift = TimeWindow(_clock(settings.plan_shift_start), _clock(settings.plan_shift_end))
+    shift = TimeWindow(parse_cutoff(settings.plan_shift_start), parse_cutoff(settings.plan_shift_end))
     routing_vehicles = tuple(
         Vehicle(
             id=str(f.row.id),
@@ -457,7 +453,7 @@ def build_problem(
         include_backlog=wave is None,
         replan_wave_key=wave or 0,
     )
-    depot = depot_point(session, operator=operator, settings=settings)
+    depot = depot_point(operator=operator, settings=settings)
     matrices = operator_matrices(
         operator=str(operator_id), points=(depot, *batched.points), settings=settings
     )
@@ -640,8 +636,9 @@ def due_wave_plans(
     for operator in session.execute(select(Operator)).scalars():
         local = now.astimezone(ZoneInfo(operator.timezone))
         for index, cutoff in enumerate(operator_cutoffs(operator, settings), start=1):
-            hours, minutes = (int(part) for part in cutoff.split(":"))
-            at = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+            at = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+                seconds=parse_cutoff(cutoff)
+            )
             if not timedelta(0) <= local - at <= timedelta(seconds=settings.wave_plan_window_s):
                 continue
             exists = session.execute(

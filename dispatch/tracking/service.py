@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from carriers.base import ParseResult, Severity
-from carriers.unified import TrackingEvent
+from carriers.unified import ParcelStatus, TrackingEvent
 from dispatch.accounts.service import CarrierContext
-from dispatch.db import dialect_insert, utcnow
+from dispatch.db import dialect_insert, is_postgres, utcnow
 from dispatch.models import EventKind, Parcel, ParcelEvent
 from dispatch.parcels.schemas import FieldError
 from dispatch.tracking.schemas import AcceptedEvent, EventIngestResponse, EventSummary, RejectedEvent
@@ -135,14 +137,8 @@ def ingest(
             current = latest.get(parcel.id)
             if current is None or event.occurred_at >= current.occurred_at:
                 latest[parcel.id] = event
-    for parcel_id, event in latest.items():
-        # Move the status only forward in event time: a late-arriving older scan never rolls it back.
-        session.execute(
-            update(Parcel)
-            .where(Parcel.id == parcel_id)
-            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= event.occurred_at))
-            .values(status=event.status, status_at=event.occurred_at, updated_at=now)
-        )
+    # Move the status only forward in event time: a late-arriving older scan never rolls it back.
+    move_statuses(session, {pid: (e.occurred_at, e.status) for pid, e in latest.items()}, now=now)
     accepted.sort(key=lambda a: a.index)
     rejected.sort(key=lambda r: r.index)
     recorded = sum(a.result == "recorded" for a in accepted)
@@ -156,3 +152,33 @@ def ingest(
             rejected=len(rejected),
         ),
     )
+
+
+def move_statuses(
+    session: Session, latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]], *, now: datetime
+) -> None:
+    """Each parcel's status moves to its newest new event, only forward in event time: one statement on
+    PostgreSQL (the rows as one JSON document), one per parcel elsewhere."""
+    if not latest:
+        return
+    if is_postgres(session):
+        rows = [
+            {"id": str(pid), "status": status.value, "status_at": at.isoformat()}
+            for pid, (at, status) in latest.items()
+        ]
+        session.execute(
+            text(
+                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now "
+                "FROM json_populate_recordset(NULL::parcel, CAST(:rows AS JSON)) AS v "
+                "WHERE parcel.id = v.id AND (parcel.status_at IS NULL OR parcel.status_at <= v.status_at)"
+            ),
+            {"rows": json.dumps(rows), "now": now},
+        )
+        return
+    for parcel_id, (occurred_at, status) in latest.items():
+        session.execute(
+            update(Parcel)
+            .where(Parcel.id == parcel_id)
+            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
+            .values(status=status, status_at=occurred_at, updated_at=now)
+        )

@@ -50,10 +50,15 @@ def _with_callbacks(session: Session, operator_id: uuid.UUID) -> None:
     )
 
 
+def _operator_of(session: Session, waybill: str) -> uuid.UUID:
+    """The test's own operator (other tests may have committed parcels to the same database)."""
+    return session.execute(select(Parcel.operator_id).where(Parcel.waybill_no == waybill)).scalar_one()
+
+
 def _scan_everything(client: TestClient, session: Session) -> tuple[list[str], dict[str, str]]:
     """A published route; the driver fails every parcel first, then delivers it (two scans per waybill)."""
     manifest, headers = _published(client, session)
-    operator_id = session.execute(select(Parcel.operator_id).limit(1)).scalar_one()
+    operator_id = _operator_of(session, _waybills(manifest)[0])
     _with_callbacks(session, operator_id)
     # What the API process sends right after each request goes nowhere real: an endpoint that is down.
     client.app.state.callback_transport = httpx.MockTransport(lambda _request: httpx.Response(503))  # type: ignore[attr-defined]
@@ -151,7 +156,7 @@ def test_a_callback_that_never_gets_through_is_dead_lettered_for_the_desk(
     statuses = [d.status for d in db_session.execute(select(CallbackDelivery)).scalars()]
     # The first scan of each waybill died after the last attempt; the second was then tried, and died too.
     assert statuses.count(CallbackStatus.DEAD) == 2 * len(mine)
-    operator_id = db_session.execute(select(Parcel.operator_id).limit(1)).scalar_one()
+    operator_id = _operator_of(db_session, mine[0])
     desk = make_desk_user(db_session, operator_id=operator_id)
     dead = plan_client.get("/v1/callbacks?status=dead", headers=desk.auth).json()["items"]
     assert sorted({d["waybill_no"] for d in dead}) == sorted(mine)
