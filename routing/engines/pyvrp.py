@@ -3,10 +3,10 @@
 The translation, all integer:
 
 * **Locations** are the problem's matrix indices; depots and clients point at them.
-* **Clients**: delivery and pickup per dimension (PyVRP keeps the load on board along the route, so
-  simultaneous delivery and pickup is exact), service duration = ``Stop.service_time_s``, the window,
-  ``required``; an optional stop's prize is 1000 × drop_penalty_fen (PyVRP charges uncollected prizes,
-  the same as paying the drop penalty).
+* **Clients**: delivery and pickup in each dimension some stop loads (the others are left out); PyVRP
+  keeps the load on board along the route, so simultaneous delivery and pickup is exact; service
+  duration = ``Stop.service_time_s``, the window, ``required``; an optional stop's prize is
+  1000 × drop_penalty_fen (PyVRP charges uncollected prizes, the same as paying the drop penalty).
 * **Refrigeration** is one more load dimension: a cold stop delivers 1 unit of it; refrigerated vehicles
   carry as many units as there are cold stops, the others none. **Pins** are one dimension per pinned
   vehicle in the same way. Both are exact, load resets at reloads included.
@@ -67,7 +67,7 @@ from pyvrp.search import (
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from routing.engines import EngineParams, Plan, ProgressCallback, eligible
-from routing.problem import MILLI, Problem
+from routing.problem import MILLI, Problem, Stop
 
 NAME = "pyvrp"
 
@@ -116,6 +116,7 @@ def translate(problem: Problem) -> Translation:
     pins = sorted({s.pinned_vehicle for s in stops if s.pinned_vehicle is not None})
     pinned = {p: sum(1 for s in stops if s.pinned_vehicle == p) for p in pins}
     extra = (1 if cold else 0) + len(pins)
+    used = _used_dimensions(problem, stops)
 
     clients: list[Client] = []
     for stop in stops:
@@ -126,8 +127,8 @@ def translate(problem: Problem) -> Translation:
         clients.append(
             Client(
                 location=stop.location,
-                delivery=[*stop.delivery, *marks],
-                pickup=[*stop.pickup, *([0] * extra)],
+                delivery=[*(stop.delivery[d] for d in used), *marks],
+                pickup=[*(stop.pickup[d] for d in used), *([0] * extra)],
                 service_duration=stop.service_time_s,
                 tw_early=early + offset if stop.window is not None else 0,
                 tw_late=late + offset if stop.window is not None else _UNBOUNDED,
@@ -161,7 +162,7 @@ def translate(problem: Problem) -> Translation:
         reload_s = vehicle.reload_s if vehicle.max_trips > 1 else 0
         key = _TypeKey(
             capacity=(
-                *vehicle.capacity,
+                *(vehicle.capacity[d] for d in used),
                 *((cold if vehicle.refrigerated else 0,) if cold else ()),
                 *(pinned[p] if vehicle.id == p else 0 for p in pins),
             ),
@@ -213,6 +214,15 @@ def translate(problem: Problem) -> Translation:
         type_vehicles=tuple(tuple(ids) for ids in types.values()),
         offset_s=offset,
     )
+
+
+def _used_dimensions(problem: Problem, stops: list[Stop]) -> list[int]:
+    """The problem's load dimensions some stop delivers or picks up in (the first when none does): a
+    dimension nobody loads constrains nothing, and each one PyVRP tracks costs time on every move —
+    measured on X-n351-k40 (5,000 iterations, one core), three dimensions of which two are empty took
+    5.1 s against 3.7 s for the one that is used, with the same plan."""
+    used = [d for d in range(len(problem.dimensions)) if any(s.delivery[d] or s.pickup[d] for s in stops)]
+    return used or [0]
 
 
 class _ScaledPenalties(PenaltyManager):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from routing.engines import EngineParams, Plan, get_engine, realise, required_penalty
 from routing.engines import pyvrp as pyvrp_engine
 from routing.explain import solo_reason
-from routing.problem import Depot, Problem, RoutingError, TimeWindow
+from routing.problem import Depot, Problem, RoutingError, Stop, TimeWindow
 from tests.routing.factories import problem, small_problems, stop, vehicle
 
 
@@ -49,7 +49,10 @@ def test_pyvrp_translation_adds_cold_and_pin_dimensions():
     the pinned vehicle carry them; identical vehicles share a vehicle type."""
     prob = problem(
         [(0, 0), (1000, 0), (2000, 0)],
-        [stop("cold", 1, refrigerated=True), stop("pin", 2, pinned_vehicle="c")],
+        [
+            stop("cold", 1, weight=5, refrigerated=True),
+            Stop(id="pin", location=2, delivery=(0, 7, 1), pickup=(0, 0, 0), pinned_vehicle="c"),
+        ],
         [vehicle("a"), vehicle("b"), vehicle("c"), vehicle("f", refrigerated=True)],
     )
     translation = pyvrp_engine.translate(prob)
@@ -61,6 +64,25 @@ def test_pyvrp_translation_adds_cold_and_pin_dimensions():
         for names, vt in zip(translation.type_vehicles, data.vehicle_types(), strict=True)
     }
     assert capacities == {("a", "b"): [0, 0], ("c",): [0, 1], ("f",): [1, 0]}
+
+
+def test_pyvrp_translation_leaves_out_dimensions_nobody_loads():
+    """A load dimension no stop delivers or picks up in is not translated (it constrains nothing and each
+    one slows every move); the others keep their order, capacities with them."""
+    prob = problem(
+        [(0, 0), (1000, 0), (2000, 0)],
+        [
+            Stop(id="a", location=1, delivery=(5, 0, 0), pickup=(0, 0, 0)),
+            Stop(id="b", location=2, delivery=(0, 0, 0), pickup=(0, 0, 2)),
+        ],
+        [vehicle("v", capacity_g=40)],
+    )
+    data = pyvrp_engine.translate(prob).data
+    assert data.num_load_dimensions == 2
+    assert data.vehicle_type(0).capacity == [40, 10**6]
+    assert [(c.delivery, c.pickup) for c in data.clients()] == [([5, 0], [0, 0]), ([0, 0], [0, 2])]
+    empty = problem([(0, 0), (1000, 0)], [stop("e", 1)], [vehicle("v")])
+    assert pyvrp_engine.translate(empty).data.num_load_dimensions == 1
 
 
 def test_pyvrp_reload_time_only_between_trips():
