@@ -895,3 +895,119 @@ def demo(
 
 def main() -> None:
     app()
+
+
+contract_app = typer.Typer(help="Contracts with carriers, station keepers and drivers.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("create")
+def contract_create(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    party_kind: Annotated[str, typer.Option("--party-kind", help="carrier, station or driver.")],
+    terms: Annotated[str, typer.Option(help="The terms as JSON, or @FILE to read them from a file.")],
+    valid_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    valid_to: Annotated[str | None, typer.Option("--to", help="Last day; none = until replaced.")] = None,
+    party: Annotated[str | None, typer.Option(help="The party's id; none = every party of the kind.")] = None,
+) -> None:
+    """Add a contract version; prints it as JSON."""
+    from pydantic import ValidationError
+
+    from dispatch.errors import DispatchError
+    from dispatch.settlements import contracts
+    from dispatch.settlements.schemas import ContractIn
+
+    operator_id = _uuid(operator, "operator")
+    text = Path(terms[1:]).read_text(encoding="utf-8") if terms.startswith("@") else terms
+    try:
+        body = ContractIn.model_validate(
+            {
+                "party_kind": party_kind,
+                "party_id": party,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "terms": json.loads(text),
+            }
+        )
+    except (ValidationError, json.JSONDecodeError) as exc:
+        _fail(f"invalid contract: {exc}")
+        return
+    database = _database(get_settings())
+    try:
+        with database.session_scope() as session:
+            _emit(
+                contracts.contract_view(
+                    contracts.create_contract(session, operator_id=operator_id, body=body)
+                )
+            )
+    except DispatchError as exc:
+        _emit({"error": exc.detail, "errors": exc.errors})
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def settle(
+    operator: Annotated[str, typer.Option(help="Operator id.")],
+    period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, operator's calendar).")],
+    period_to: Annotated[str, typer.Option("--to", help="Last day, inclusive.")],
+    by: Annotated[str, typer.Option(help="period (one statement per party), day, week or month.")] = "period",
+    close: Annotated[bool, typer.Option("--close", help="Close the statements (immutable).")] = False,
+) -> None:
+    """Settle a period: prints every party's statement (its lines and total_fen) as JSON; a progress bar
+    goes to stderr."""
+    from datetime import date as date_type
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+    from dispatch.errors import DispatchError
+    from dispatch.settlements import service as settlements
+
+    operator_id = _uuid(operator, "operator")
+    try:
+        first, last = date_type.fromisoformat(period_from), date_type.fromisoformat(period_to)
+    except ValueError as exc:
+        _fail(f"dates must be YYYY-MM-DD: {exc}", field="from")
+        return
+    settings = get_settings()
+    database = _database(settings)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        "[progress.percentage]{task.percentage:>3.0f}%",
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("settling", total=1.0)
+        try:
+            with database.session_scope() as session:
+                result = settlements.settle(
+                    session,
+                    operator_id=operator_id,
+                    first=first,
+                    last=last,
+                    by=by,
+                    close=close,
+                    settings=settings,
+                    on_progress=lambda f, stage: bar.update(task, completed=f, description=stage),
+                )
+                statements = [
+                    settlements.statement_view(s, settlements.statement_lines(session, s.id))
+                    for s in result.statements
+                ]
+        except DispatchError as exc:
+            _emit({"error": exc.detail, "errors": exc.errors})
+            raise typer.Exit(code=2) from None
+    _emit(
+        {
+            "operator_id": str(operator_id),
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "by": by,
+            "parcels": result.parcels,
+            "routes": result.routes,
+            "adjustment_lines": result.adjusted,
+            "warnings": result.warnings,
+            "statements": statements,
+        }
+    )

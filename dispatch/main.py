@@ -35,7 +35,9 @@ from dispatch.observability import BodySizeLimitMiddleware, RequestContextMiddle
 from dispatch.parcels import router as parcels_router
 from dispatch.plans import router as plans_router
 from dispatch.review import router as review_router
+from dispatch.settlements import router as settlements_router
 from dispatch.stations import router as stations_router
+from dispatch.web import router as web_router
 
 PROBLEM_JSON = "application/problem+json"
 # Transient conflicts between concurrent transactions: the client should simply retry.
@@ -208,6 +210,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(drivers_router.router)
     app.include_router(callbacks_router.router)
     app.include_router(notifications_router.router)
+    app.include_router(web_router.router)
+    app.include_router(settlements_router.contracts_router)
+    app.include_router(settlements_router.settlements_router)
+    app.include_router(settlements_router.statements_router)
+    app.include_router(settlements_router.carrier_router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

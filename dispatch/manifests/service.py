@@ -82,6 +82,7 @@ def publish(
             version=version,
             content=content,
             etag=hashlib.sha256(body.encode()).hexdigest()[:32],
+            route_facts=route_facts(route),
             created_at=now,
         )
         session.add(manifest)
@@ -122,6 +123,25 @@ def publish(
         ],
     )
     return plan, manifests
+
+
+def route_facts(route: dict[str, Any]) -> dict[str, Any]:
+    """What settling a published route needs, from the plan's route: its distance, its stops, and how its
+    cost divides among its carriers (the rule and each carrier's weight, fixed when the plan was made)."""
+    stops = [s for t in route["trips"] for s in t["stops"]]
+    weights, rule = route.get("split_weights"), route.get("split_rule")
+    if weights is None:  # a draft made before weights were kept: by pieces
+        counts: dict[str, int] = defaultdict(int)
+        for stop in stops:
+            for carrier_id, pieces in stop.get("parcels_by_carrier", {}).items():
+                counts[carrier_id] += pieces
+        weights, rule = {carrier_id: str(n) for carrier_id, n in counts.items()}, "per_piece"
+    return {
+        "distance_m": route["distance_m"],
+        "stops": len(stops),
+        "split_rule": rule,
+        "split_weights": weights,
+    }
 
 
 def manifest_content(

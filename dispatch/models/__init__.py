@@ -13,9 +13,29 @@ from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserR
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
 from dispatch.models.plan import Plan, PlanStatus
+from dispatch.models.settlement import (
+    ANY_PARTY,
+    Contract,
+    PartyKind,
+    RunStatus,
+    SettlementRun,
+    Statement,
+    StatementItem,
+    StatementLine,
+    StatementStatus,
+)
 from dispatch.models.station import Station, StationCoverage, StationKind
 
 __all__ = [
+    "ANY_PARTY",
+    "Contract",
+    "PartyKind",
+    "RunStatus",
+    "SettlementRun",
+    "Statement",
+    "StatementItem",
+    "StatementLine",
+    "StatementStatus",
     "AddressAlias",
     "ApiKey",
     "CallbackDelivery",

@@ -37,6 +37,9 @@ class Manifest(Base):
     etag: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
+    route_facts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """What settling the route needs: ``distance_m``, ``stops``, and how its cost divides among its carriers
+    (``split_rule``, ``split_weights``: carrier account id → weight as ``"p/q"``), fixed at publish."""
     started_at: Mapped[datetime | None]
     """When the driver started the route (their route_start event's time)."""
     ended_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ class Parcel(Base):
         Index("ix_parcel_carrier_updated", "carrier_id", "updated_at", "id"),
         Index("ix_parcel_operator_status", "operator_id", "status"),
         Index("ix_parcel_operator_review", "operator_id", "station_id", "match_status"),
+        Index("ix_parcel_operator_done", "operator_id", "done_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -53,6 +54,9 @@ class Parcel(Base):
     status: Mapped[ParcelStatus] = mapped_column(enum_type(ParcelStatus))
     # When the current status happened (event time), so a late-arriving older scan cannot roll it back.
     status_at: Mapped[datetime | None]
+    # When the parcel first reached a status that settles it (handed to a station or locker, delivered,
+    # picked up): the day it is billed and the keeper earns commission, however its status moves later.
+    done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -548,7 +548,7 @@ def describe(
                     "stops": visits,
                 }
             )
-        split, rule = _split(built, route.cost_fen, loads, locations, settings=settings)
+        split, rule, weights = _split(built, route.cost_fen, loads, locations, settings=settings)
         for carrier_id, part in split.items():
             carriers_total[carrier_id] += part
         routes_out.append(
@@ -564,6 +564,7 @@ def describe(
                 "trips": trips_out,
                 "carrier_split_fen": split,
                 "split_rule": rule,
+                "split_weights": weights,
             }
         )
     unassigned = [
@@ -597,18 +598,21 @@ def describe(
 
 def _split(
     built: Built, total_fen: int, loads: list[CarrierStopLoad], locations: list[int], *, settings: Settings
-) -> tuple[dict[str, int], str]:
-    """The route's cost per carrier and the rule used: the operator's, or per piece when that rule gives
-    every carrier nothing to go by (all stops at the hub's own point: no coalition costs anything)."""
+) -> tuple[dict[str, int], str, dict[str, str]]:
+    """The route's cost per carrier, the rule used — the operator's, or per piece when that rule gives
+    every carrier nothing to go by (all stops at the hub's own point: no coalition costs anything) — and
+    each carrier's weight under it (``"p/q"``), which settlement later divides the route's actual cost by."""
     if not loads:
-        return {}, settings.split_rule
+        return {}, settings.split_rule, {}
     route = SharedRoute(
         matrix=built.problem.distance_m, depot=0, stops=tuple(dict.fromkeys(locations)), loads=tuple(loads)
     )
     try:
-        return dict(allocate(route, total_fen, SplitRule(settings.split_rule)).parts_fen), settings.split_rule
+        allocation = allocate(route, total_fen, SplitRule(settings.split_rule))
     except SplitError:
-        return dict(allocate(route, total_fen, SplitRule.PER_PIECE).parts_fen), SplitRule.PER_PIECE.value
+        allocation = allocate(route, total_fen, SplitRule.PER_PIECE)
+    weights = {c.carrier: str(c.rule_weight) for c in allocation.carriers}
+    return dict(allocation.parts_fen), allocation.rule.value, weights
 
 
 def stale_plans(

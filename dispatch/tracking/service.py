@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from carriers.base import ParseResult, Severity
@@ -20,6 +20,16 @@ from dispatch.parcels.schemas import FieldError
 from dispatch.tracking.schemas import AcceptedEvent, EventIngestResponse, EventSummary, RejectedEvent
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
+
+DONE_STATUSES = frozenset(
+    {
+        ParcelStatus.AT_STATION,
+        ParcelStatus.DELIVERED_RECIPIENT,
+        ParcelStatus.DELIVERED_AGENT,
+        ParcelStatus.PICKED_UP,
+    }
+)
+"""Statuses that settle a parcel: the first time it reaches one is its ``done_at`` (the day it is billed)."""
 """Device clocks drift; an event further ahead than this is a data error."""
 
 
@@ -158,17 +168,24 @@ def move_statuses(
     session: Session, latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]], *, now: datetime
 ) -> None:
     """Each parcel's status moves to its newest new event, only forward in event time: one statement on
-    PostgreSQL (the rows as one JSON document), one per parcel elsewhere."""
+    PostgreSQL (the rows as one JSON document), one per parcel elsewhere. A parcel reaching one of
+    ``DONE_STATUSES`` for the first time gets that event's time as ``done_at``."""
     if not latest:
         return
     if is_postgres(session):
         rows = [
-            {"id": str(pid), "status": status.value, "status_at": at.isoformat()}
+            {
+                "id": str(pid),
+                "status": status.value,
+                "status_at": at.isoformat(),
+                "done_at": at.isoformat() if status in DONE_STATUSES else None,
+            }
             for pid, (at, status) in latest.items()
         ]
         session.execute(
             text(
-                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now "
+                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now, "
+                "done_at = COALESCE(parcel.done_at, v.done_at) "
                 "FROM json_populate_recordset(NULL::parcel, CAST(:rows AS JSON)) AS v "
                 "WHERE parcel.id = v.id AND (parcel.status_at IS NULL OR parcel.status_at <= v.status_at)"
             ),
@@ -176,9 +193,12 @@ def move_statuses(
         )
         return
     for parcel_id, (occurred_at, status) in latest.items():
+        values: dict[str, Any] = {"status": status, "status_at": occurred_at, "updated_at": now}
+        if status in DONE_STATUSES:
+            values["done_at"] = func.coalesce(Parcel.done_at, occurred_at)
         session.execute(
             update(Parcel)
             .where(Parcel.id == parcel_id)
             .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
-            .values(status=status, status_at=occurred_at, updated_at=now)
+            .values(**values)
         )

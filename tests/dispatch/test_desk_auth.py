@@ -58,7 +58,16 @@ def _calls(dependant: Dependant) -> set[object]:
     return found
 
 
-DESK_PATHS = ("/v1/stations", "/v1/review", "/v1/plans", "/v1/callbacks", "/v1/notifications")
+DESK_PATHS = (
+    "/v1/stations",
+    "/v1/review",
+    "/v1/plans",
+    "/v1/callbacks",
+    "/v1/notifications",
+    "/v1/contracts",
+    "/v1/settlements",
+    "/v1/statements",
+)
 DRIVER_PATHS = ("/v1/driver/",)
 DRIVER_SCHEME = "DriverToken"
 

@@ -1,0 +1,1 @@
+"""Contracts with carriers, station keepers and drivers; settling a period into statements."""

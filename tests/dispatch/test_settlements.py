@@ -1,0 +1,700 @@
+"""Contracts, settlement and statements on PostgreSQL: exact fees, route shares, immutability, isolation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from carriers.unified import Brand, Direction, ParcelStatus, Temperature
+from dispatch.fleet import service as fleet
+from dispatch.models import CarrierAccount, Manifest, Parcel, Plan, PlanStatus, StatementItem, Station
+from dispatch.settlements import service
+from dispatch.tracking.service import move_statuses
+from tests.builders import DeskUser, Tenant, make_desk_user, make_tenant, waybill
+from tests.conftest import settings_for
+
+ZONE = "Asia/Shanghai"
+NEAR_TOWNSHIP = "210624100"
+FAR_TOWNSHIP = "210624200"
+
+CARRIER_TERMS: dict[str, Any] = {
+    "zone_by": "township",
+    "zones": [{"zone": "near", "townships": [NEAR_TOWNSHIP]}],
+    "delivery_fees": [
+        {"zone": "near", "tiers": [{"up_to_g": 1000, "fee_fen": 100}, {"up_to_g": None, "fee_fen": 150}]},
+        {"zone": "*", "tiers": [{"up_to_g": 1000, "fee_fen": 130}, {"up_to_g": None, "fee_fen": 200}]},
+    ],
+    "pickup_fee_fen": 80,
+    "cod_rate_bp": 50,
+    "cold_surcharge_fen": 300,
+}
+
+
+@dataclass
+class World:
+    desk: DeskUser
+    zto: Tenant
+    yto: Tenant
+    station: uuid.UUID
+    other_station: uuid.UUID
+
+
+def _world(session: Session) -> World:
+    desk = make_desk_user(session)
+    zto = make_tenant(session, operator_id=desk.operator_id, brand=Brand.ZTO)
+    yto = make_tenant(session, operator_id=desk.operator_id, brand=Brand.YTO)
+    stations = []
+    for name in ("青山村服务站", '=HYPERLINK("http://x")站'):
+        row = Station(operator_id=desk.operator_id, name=name, village_code=None)
+        session.add(row)
+        stations.append(row)
+    session.flush()
+    return World(desk, zto, yto, stations[0].id, stations[1].id)
+
+
+def _at(day: str, hour: int = 10) -> datetime:
+    """``hour`` o'clock on ``day`` in the operator's zone, as UTC."""
+    local = datetime.fromisoformat(f"{day}T{hour:02d}:00:00+08:00")
+    return local.astimezone(UTC)
+
+
+def _parcel(
+    session: Session,
+    tenant: Tenant,
+    *,
+    done: str | None,
+    weight_g: int = 800,
+    pieces: int = 1,
+    township: str | None = NEAR_TOWNSHIP,
+    station: uuid.UUID | None = None,
+    cod_fen: int = 0,
+    temperature: Temperature = Temperature.AMBIENT,
+    direction: Direction = Direction.DELIVERY,
+    hour: int = 10,
+) -> Parcel:
+    parcel = Parcel(
+        operator_id=tenant.operator_id,
+        carrier_id=tenant.carrier_id,
+        brand=tenant.brand,
+        waybill_no=waybill(),
+        direction=direction,
+        recipient_name="王秀英",
+        recipient_phone="13812345678",
+        address_text="宽甸县青山沟镇青山村",
+        township_code=township,
+        station_id=station,
+        weight_g=weight_g,
+        pieces=pieces,
+        temperature=temperature,
+        cod_fen=cod_fen,
+        status=ParcelStatus.DELIVERED_RECIPIENT if done else ParcelStatus.OUT_FOR_DELIVERY,
+        status_at=_at(done, hour) if done else None,
+        done_at=_at(done, hour) if done else None,
+    )
+    session.add(parcel)
+    session.flush()
+    return parcel
+
+
+def _contract(client: TestClient, desk: DeskUser, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
+    resp = client.post("/v1/contracts", json=body, headers=desk.auth)
+    assert resp.status_code == status, resp.text
+    return dict(resp.json())
+
+
+def _carrier_contract(client: TestClient, w: World, tenant: Tenant, **terms: Any) -> dict[str, Any]:
+    return _contract(
+        client,
+        w.desk,
+        {
+            "party_kind": "carrier",
+            "party_id": str(tenant.carrier_id),
+            "valid_from": "2026-11-01",
+            "terms": {**CARRIER_TERMS, **terms},
+        },
+    )
+
+
+def _settle(session: Session, w: World, first: str, last: str, **kw: Any) -> service.SettleResult:
+    return service.settle(
+        session,
+        operator_id=w.desk.operator_id,
+        first=date.fromisoformat(first),
+        last=date.fromisoformat(last),
+        settings=settings_for("sqlite://"),
+        **kw,
+    )
+
+
+def _of(result: service.SettleResult, kind: str, party: uuid.UUID) -> Any:
+    found = [s for s in result.statements if s.party_kind.value == kind and s.party_id == party]
+    assert len(found) == 1, [(s.party_kind, s.party_id) for s in result.statements]
+    return found[0]
+
+
+def _lines(session: Session, statement: Any) -> list[dict[str, Any]]:
+    return list(service.statement_view(statement, service.statement_lines(session, statement.id))["lines"])
+
+
+def _items(session: Session, line_id: int) -> dict[uuid.UUID | None, int]:
+    rows = session.execute(
+        select(StatementItem.parcel_id, StatementItem.manifest_id, StatementItem.amount_fen).where(
+            StatementItem.line_id == line_id
+        )
+    )
+    return {p or m: a for p, m, a in rows}
+
+
+def test_fees_follow_zone_weight_tier_pieces_cod_cold_and_pickup(
+    client: TestClient, db_session: Session
+) -> None:
+    """Each parcel is priced by its zone and weight per piece; COD by basis points rounded half up; cold and
+    pickups per piece; every line is the sum of its parcels and the statement the sum of its lines."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
+    light_near = _parcel(db_session, w.zto, done="2026-11-10", weight_g=900)
+    heavy_far = _parcel(db_session, w.zto, done="2026-11-10", weight_g=2500, township=FAR_TOWNSHIP)
+    two_light = _parcel(db_session, w.zto, done="2026-11-10", weight_g=1800, pieces=2)  # 900 g a piece
+    cod = _parcel(db_session, w.zto, done="2026-11-10", cod_fen=12_345)  # 0.5 % = 61.725 → 62
+    cold = _parcel(db_session, w.zto, done="2026-11-10", temperature=Temperature.FROZEN)
+    produce = _parcel(db_session, w.zto, done="2026-11-10", direction=Direction.PICKUP, pieces=3)
+    _parcel(db_session, w.zto, done=None)  # not done: not billed
+    _parcel(db_session, w.zto, done="2026-11-11")  # outside the period
+
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    statement = _of(result, "carrier", w.zto.carrier_id)
+    lines = {(ln["kind"], ln["rate_key"]): ln for ln in _lines(db_session, statement)}
+    near = lines[("delivery_fee", "zone=near;up_to_g=1000")]
+    assert (near["quantity"], near["unit_fen"], near["amount_fen"]) == (1 + 2 + 1 + 1, 100, 500)
+    assert _items(db_session, near["line_id"]) == {
+        light_near.id: 100,
+        two_light.id: 200,
+        cod.id: 100,
+        cold.id: 100,
+    }
+    far = lines[("delivery_fee", "zone=*;up_to_g=+")]
+    assert _items(db_session, far["line_id"]) == {heavy_far.id: 200}
+    assert _items(db_session, lines[("cod_fee", "bp=50")]["line_id"]) == {cod.id: 62}
+    assert _items(db_session, lines[("cold_surcharge", "per_piece")]["line_id"]) == {cold.id: 300}
+    assert _items(db_session, lines[("pickup_fee", "per_piece")]["line_id"]) == {produce.id: 240}
+    assert statement.total_fen == 500 + 200 + 62 + 300 + 240 == sum(ln["amount_fen"] for ln in lines.values())
+    assert result.parcels == 6
+
+
+def test_the_version_valid_on_the_service_day_prices_it(client: TestClient, db_session: Session) -> None:
+    """A new version ends the open-ended one the day before it starts; each day is priced by its own."""
+    w = _world(db_session)
+    first = _carrier_contract(client, w, w.zto)
+    second = _contract(
+        client,
+        w.desk,
+        {
+            "party_kind": "carrier",
+            "party_id": str(w.zto.carrier_id),
+            "valid_from": "2026-11-16",
+            "terms": {
+                **CARRIER_TERMS,
+                "delivery_fees": [{"zone": "*", "tiers": [{"up_to_g": None, "fee_fen": 90}]}],
+                "zones": [],
+            },
+        },
+    )
+    assert second["version"] == first["version"] + 1
+    listed = client.get("/v1/contracts", params={"party_kind": "carrier"}, headers=w.desk.auth).json()[
+        "items"
+    ]
+    assert [(c["version"], c["valid_to"]) for c in listed] == [(1, "2026-11-15"), (2, None)]
+    early = _parcel(db_session, w.zto, done="2026-11-15", hour=23)  # 23:00 local is still the 15th
+    late = _parcel(db_session, w.zto, done="2026-11-16", hour=0)
+    statement = _of(_settle(db_session, w, "2026-11-01", "2026-11-30"), "carrier", w.zto.carrier_id)
+    by_day = {(ln["service_date"], ln["contract_id"]): ln for ln in _lines(db_session, statement)}
+    assert _items(db_session, by_day[("2026-11-15", first["contract_id"])]["line_id"]) == {early.id: 100}
+    assert _items(db_session, by_day[("2026-11-16", second["contract_id"])]["line_id"]) == {late.id: 90}
+
+
+def test_overlapping_bad_and_foreign_contracts_are_refused(client: TestClient, db_session: Session) -> None:
+    """Overlap → 409 naming valid_from; a negative rate or an unordered tier → 422 naming the field; another
+    operator's carrier → 422; a refused contract leaves the others as they were."""
+    w = _world(db_session)
+    body = {
+        "party_kind": "carrier",
+        "party_id": str(w.zto.carrier_id),
+        "valid_from": "2026-11-01",
+        "valid_to": "2026-11-30",
+        "terms": CARRIER_TERMS,
+    }
+    _contract(client, w.desk, body)
+    clash = _contract(client, w.desk, {**body, "valid_from": "2026-11-20", "valid_to": None}, status=409)
+    assert clash["errors"][0]["field"] == "valid_from"
+    negative = {**CARRIER_TERMS, "pickup_fee_fen": -1}
+    bad = _contract(
+        client, w.desk, {**body, "valid_from": "2026-12-01", "valid_to": None, "terms": negative}, 422
+    )
+    assert bad["errors"][0]["field"] == "terms.pickup_fee_fen"
+    unordered = {
+        **CARRIER_TERMS,
+        "delivery_fees": [
+            {
+                "zone": "*",
+                "tiers": [
+                    {"up_to_g": 2000, "fee_fen": 1},
+                    {"up_to_g": 1000, "fee_fen": 1},
+                    {"up_to_g": None, "fee_fen": 1},
+                ],
+            }
+        ],
+        "zones": [],
+    }
+    bad = _contract(client, w.desk, {**body, "valid_from": "2026-12-01", "terms": unordered}, 422)
+    assert bad["errors"][0]["field"].startswith("terms.delivery_fees")
+    stranger = make_tenant(db_session)
+    foreign = _contract(
+        client,
+        w.desk,
+        {**body, "party_id": str(stranger.carrier_id), "valid_from": "2027-01-01", "valid_to": None},
+        422,
+    )
+    assert foreign["errors"][0]["field"] == "party_id"
+    backwards = _contract(client, w.desk, {**body, "valid_from": "2027-01-05", "valid_to": "2027-01-01"}, 422)
+    assert backwards["errors"][0]["field"] == "valid_to"
+    listed = client.get("/v1/contracts", headers=w.desk.auth).json()["items"]
+    assert [(c["valid_from"], c["valid_to"]) for c in listed] == [("2026-11-01", "2026-11-30")]
+
+
+def test_monthly_minimum_tops_up_a_whole_month_only(client: TestClient, db_session: Session) -> None:
+    """A month's fees under the minimum are topped up to it on the month's statement; a week's is not."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto, monthly_minimum_fen=10_000)
+    _parcel(db_session, w.zto, done="2026-11-03")  # 100 fen of fees
+    month = _of(_settle(db_session, w, "2026-11-01", "2026-11-30"), "carrier", w.zto.carrier_id)
+    assert month.period_kind == "month"
+    topup = [ln for ln in _lines(db_session, month) if ln["kind"] == "monthly_minimum"]
+    assert [(t["amount_fen"], t["detail"]["fees_fen"]) for t in topup] == [(9_900, 100)]
+    assert month.total_fen == 10_000
+    week = _of(_settle(db_session, w, "2026-11-02", "2026-11-08"), "carrier", w.zto.carrier_id)
+    assert week.period_kind == "week"
+    assert week.total_fen == 100
+
+
+def test_a_period_with_no_data_gives_empty_statements_for_contracted_carriers(
+    client: TestClient, db_session: Session
+) -> None:
+    """The contracted carrier gets a statement of 0 fen; parties without contract or data get none."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
+    result = _settle(db_session, w, "2026-11-20", "2026-11-20")
+    assert [(s.party_kind.value, s.party_id, s.total_fen) for s in result.statements] == [
+        ("carrier", w.zto.carrier_id, 0)
+    ]
+    assert _lines(db_session, result.statements[0]) == []
+
+
+def test_unpriced_parcels_are_reported_not_charged(client: TestClient, db_session: Session) -> None:
+    """A carrier with no contract on the day: its parcels are listed in warnings, and nothing is charged."""
+    w = _world(db_session)
+    _parcel(db_session, w.yto, done="2026-11-10")
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    assert result.statements == []
+    assert result.warnings == [
+        {
+            "party_kind": "carrier",
+            "party_id": str(w.yto.carrier_id),
+            "unpriced": 1,
+            "reason": "no contract valid on the service day",
+        }
+    ]
+
+
+def test_station_commission_per_piece_from_the_default_contract(
+    client: TestClient, db_session: Session
+) -> None:
+    """One contract for every station (no party_id) pays each keeper per piece delivered and picked up."""
+    w = _world(db_session)
+    _contract(
+        client,
+        w.desk,
+        {
+            "party_kind": "station",
+            "valid_from": "2026-01-01",
+            "terms": {"delivered_fen": 50, "picked_up_fen": 30},
+        },
+    )
+    a = _parcel(db_session, w.zto, done="2026-11-10", station=w.station, pieces=2)
+    b = _parcel(db_session, w.yto, done="2026-11-10", station=w.station, direction=Direction.PICKUP)
+    c = _parcel(db_session, w.zto, done="2026-11-10", station=w.other_station)
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    keeper = _of(result, "station", w.station)
+    lines = {ln["kind"]: ln for ln in _lines(db_session, keeper)}
+    assert _items(db_session, lines["commission_delivered"]["line_id"]) == {a.id: 100}
+    assert _items(db_session, lines["commission_picked_up"]["line_id"]) == {b.id: 30}
+    assert keeper.total_fen == 130
+    assert _of(result, "station", w.other_station).total_fen == 50
+    assert c.id in _items(
+        db_session, _lines(db_session, _of(result, "station", w.other_station))[0]["line_id"]
+    )
+
+
+def _route(
+    session: Session,
+    w: World,
+    *,
+    day: str,
+    driver: uuid.UUID | None,
+    weights: dict[str, str],
+    distance_m: int,
+    stops: int,
+    superseded: bool = False,
+) -> Manifest:
+    plan = Plan(
+        operator_id=w.desk.operator_id,
+        service_date=date.fromisoformat(day),
+        time_limit_s=10,
+        status=PlanStatus.PUBLISHED,
+    )
+    session.add(plan)
+    session.flush()
+    vehicle = fleet.create_vehicle(
+        session, operator_id=w.desk.operator_id, plate=f"辽F{uuid.uuid4().hex[:5]}", capacity_kg=1000
+    )
+    manifest = Manifest(
+        operator_id=w.desk.operator_id,
+        plan_id=plan.id,
+        vehicle_id=vehicle.id,
+        driver_id=driver,
+        service_date=plan.service_date,
+        wave_key=1,
+        version=1,
+        content={"plate": vehicle.plate_no, "stops": []},
+        etag=uuid.uuid4().hex,
+        route_facts={
+            "distance_m": distance_m,
+            "stops": stops,
+            "split_rule": "shapley",
+            "split_weights": weights,
+        },
+        superseded_at=datetime.now(UTC) if superseded else None,
+    )
+    session.add(manifest)
+    session.flush()
+    return manifest
+
+
+def test_driver_pay_and_route_shares_split_exactly(client: TestClient, db_session: Session) -> None:
+    """Pay = fixed + per km (rounded half up) + per stop; the carriers' parts of a route add up to its pay
+    exactly, by the weights fixed at planning; a carrier not sharing route cost pays none; a superseded
+    route is not paid; a route with one carrier is that carrier's alone."""
+    w = _world(db_session)
+    driver, _ = fleet.create_driver(db_session, operator_id=w.desk.operator_id, name="张师傅", token_hours=1)
+    _contract(
+        client,
+        w.desk,
+        {
+            "party_kind": "driver",
+            "valid_from": "2026-11-01",
+            "terms": {"route_fixed_fen": 5_000, "per_km_fen": 150, "per_stop_fen": 200},
+        },
+    )
+    _carrier_contract(client, w, w.zto, share_route_cost=True)
+    _carrier_contract(client, w, w.yto, share_route_cost=True)
+    third = make_tenant(db_session, operator_id=w.desk.operator_id, brand=Brand.STO)
+    _carrier_contract(client, w, third)  # does not share
+    zto, yto, sto = str(w.zto.carrier_id), str(w.yto.carrier_id), str(third.carrier_id)
+    shared = _route(
+        db_session,
+        w,
+        day="2026-11-10",
+        driver=driver.id,
+        weights={zto: "7/3", yto: "4/3", sto: "1"},
+        distance_m=86_333,
+        stops=9,
+    )
+    alone = _route(
+        db_session, w, day="2026-11-10", driver=driver.id, weights={zto: "5"}, distance_m=10_000, stops=2
+    )
+    _route(
+        db_session,
+        w,
+        day="2026-11-10",
+        driver=driver.id,
+        weights={zto: "1"},
+        distance_m=99_000,
+        stops=5,
+        superseded=True,
+    )
+
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    pay_shared = 5_000 + (150 * 86_333 + 500) // 1000 + 200 * 9  # 12950 for 86.333 km
+    pay_alone = 5_000 + 1_500 + 400
+    driver_lines = _lines(db_session, _of(result, "driver", driver.id))
+    assert sorted(ln["amount_fen"] for ln in driver_lines) == sorted([pay_shared, pay_alone])
+    assert result.routes == 2
+
+    parts = dict.fromkeys((zto, yto, sto), 0)
+    for tenant in (w.zto, w.yto):
+        for ln in _lines(db_session, _of(result, "carrier", tenant.carrier_id)):
+            assert ln["kind"] == "route_cost_share"
+            if ln["rate_key"] == f"route={shared.id}":
+                assert ln["detail"]["route_pay_fen"] == pay_shared
+                assert sum(ln["detail"]["parts_fen"].values()) == pay_shared
+                parts[str(tenant.carrier_id)] = ln["amount_fen"]
+            else:
+                assert ln["rate_key"] == f"route={alone.id}"
+                assert ln["amount_fen"] == pay_alone
+    exact = {zto: Fraction(7, 3), yto: Fraction(4, 3), sto: Fraction(1)}
+    total_weight = sum(exact.values())
+    for carrier in (zto, yto):
+        quota = pay_shared * exact[carrier] / total_weight
+        assert abs(parts[carrier] - quota) < 1
+    assert _of(result, "carrier", third.carrier_id).total_fen == 0
+
+
+def test_a_closed_statement_never_changes_and_resettling_appends_adjustments(
+    client: TestClient, db_session: Session
+) -> None:
+    """After closing, a late delivery and a corrected weight show up as adjustment lines naming each parcel
+    and its difference; the closed lines stay as they were; a desk correction survives settling again."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
+    kept = _parcel(db_session, w.zto, done="2026-11-10")
+    heavier = _parcel(db_session, w.zto, done="2026-11-10")
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10", close=True)
+    statement = _of(result, "carrier", w.zto.carrier_id)
+    assert statement.status.value == "closed"
+    before = _lines(db_session, statement)
+    assert statement.total_fen == 200
+
+    resp = client.post(
+        f"/v1/statements/{statement.id}/adjustments",
+        headers=w.desk.auth,
+        json={"amount_fen": -50, "reason": "损坏赔付抵扣", "parcel_id": str(kept.id)},
+    )
+    assert resp.status_code == 201, resp.text
+    late = _parcel(db_session, w.zto, done="2026-11-10")
+    db_session.execute(update(Parcel).where(Parcel.id == heavier.id).values(weight_g=1500))
+    again = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    statement = _of(again, "carrier", w.zto.carrier_id)
+    after = _lines(db_session, statement)
+    assert after[: len(before)] == before
+    added = after[len(before) :]
+    manual = [ln for ln in added if ln["kind"] == "manual_adjustment"]
+    assert [(m["amount_fen"], m["reason"]) for m in manual] == [(-50, "损坏赔付抵扣")]
+    auto = [ln for ln in added if ln["kind"] == "adjustment"]
+    changes: dict[tuple[str, uuid.UUID | None], int] = {}
+    for ln in auto:
+        assert ln["adjustment"] is True
+        for ref, amount in _items(db_session, ln["line_id"]).items():
+            changes[(ln["rate_key"], ref)] = amount
+    # The heavier parcel leaves the ≤1 kg tier (−100) for the heavier one (+150); the late one is new.
+    assert changes == {
+        ("zone=near;up_to_g=1000", late.id): 100,
+        ("zone=near;up_to_g=1000", heavier.id): -100,
+        ("zone=near;up_to_g=+", heavier.id): 150,
+    }
+    assert statement.total_fen == 200 - 50 + 100 + 50 == sum(ln["amount_fen"] for ln in after)
+    assert again.adjusted == len(auto)
+    assert _settle(db_session, w, "2026-11-10", "2026-11-10").adjusted == 0  # nothing new: nothing added
+
+
+def test_a_carrier_removed_mid_period_is_still_settled(client: TestClient, db_session: Session) -> None:
+    """A carrier account deactivated after delivering still gets its statement for what it had done."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.yto)
+    done = _parcel(db_session, w.yto, done="2026-11-05")
+    db_session.execute(
+        update(CarrierAccount).where(CarrierAccount.id == w.yto.carrier_id).values(active=False)
+    )
+    statement = _of(_settle(db_session, w, "2026-11-01", "2026-11-30"), "carrier", w.yto.carrier_id)
+    assert statement.total_fen == 100
+    assert done.id in _items(db_session, _lines(db_session, statement)[0]["line_id"])
+
+
+def test_done_at_is_the_first_settling_status(db_session: Session) -> None:
+    """A parcel handed to a station keeps that day as done_at when it is later signed for."""
+    w = _world(db_session)
+    parcel = _parcel(db_session, w.zto, done=None)
+    move_statuses(
+        db_session, {parcel.id: (_at("2026-11-10"), ParcelStatus.OUT_FOR_DELIVERY)}, now=_at("2026-11-10")
+    )
+    db_session.refresh(parcel)
+    assert parcel.done_at is None
+    move_statuses(
+        db_session, {parcel.id: (_at("2026-11-10", 14), ParcelStatus.AT_STATION)}, now=_at("2026-11-10")
+    )
+    move_statuses(
+        db_session, {parcel.id: (_at("2026-11-12"), ParcelStatus.DELIVERED_AGENT)}, now=_at("2026-11-12")
+    )
+    db_session.refresh(parcel)
+    assert parcel.status is ParcelStatus.DELIVERED_AGENT
+    assert parcel.done_at == _at("2026-11-10", 14)
+
+
+def test_a_carrier_reads_only_its_own_statements(client: TestClient, db_session: Session) -> None:
+    """Every carrier statement route answers another party's statement exactly like a missing one; lists
+    hold only the caller's; the desk reads all."""
+    w = _world(db_session)
+    for tenant in (w.zto, w.yto):
+        _carrier_contract(client, w, tenant)
+        _parcel(db_session, tenant, done="2026-11-10")
+    _contract(
+        client, w.desk, {"party_kind": "station", "valid_from": "2026-01-01", "terms": {"delivered_fen": 5}}
+    )
+    _parcel(db_session, w.zto, done="2026-11-10", station=w.station)
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    own = _of(result, "carrier", w.zto.carrier_id)
+    theirs = _of(result, "carrier", w.yto.carrier_id)
+    keeper = _of(result, "station", w.station)
+    own_line = _lines(db_session, own)[0]["line_id"]
+    their_line = _lines(db_session, theirs)[0]["line_id"]
+
+    listed = client.get("/v1/carrier/statements", headers=w.zto.auth).json()["items"]
+    assert [s["statement_id"] for s in listed] == [str(own.id)]
+    got = client.get(f"/v1/carrier/statements/{own.id}", headers=w.zto.auth)
+    assert got.status_code == 200
+    assert got.json()["total_fen"] == own.total_fen
+    items = client.get(f"/v1/carrier/statements/{own.id}/lines/{own_line}/items", headers=w.zto.auth).json()
+    assert len(items["items"]) == 2
+    assert all(i["waybill_no"] for i in items["items"])
+
+    def body(resp: Any) -> tuple[int, dict[str, Any]]:
+        data = dict(resp.json())
+        data.pop("request_id", None)
+        data.pop("instance", None)
+        data.pop("detail", None)
+        return resp.status_code, data
+
+    for other in (theirs.id, keeper.id, uuid.uuid4()):
+        for path in ("", "/export", "/export?format=xlsx"):
+            assert body(client.get(f"/v1/carrier/statements/{other}{path}", headers=w.zto.auth))[0] == 404
+    assert body(client.get(f"/v1/carrier/statements/{theirs.id}", headers=w.zto.auth)) == body(
+        client.get(f"/v1/carrier/statements/{uuid.uuid4()}", headers=w.zto.auth)
+    )
+    # Its own statement with another statement's line: not found either.
+    assert (
+        client.get(
+            f"/v1/carrier/statements/{own.id}/lines/{their_line}/items", headers=w.zto.auth
+        ).status_code
+        == 404
+    )
+    assert client.get("/v1/statements", headers=w.zto.auth).status_code == 401
+    desk_list = client.get("/v1/statements", headers=w.desk.auth).json()["items"]
+    assert {s["statement_id"] for s in desk_list} == {str(own.id), str(theirs.id), str(keeper.id)}
+    other_desk = make_desk_user(db_session)
+    assert client.get(f"/v1/statements/{own.id}", headers=other_desk.auth).status_code == 404
+    assert client.get("/v1/statements", headers=other_desk.auth).json()["items"] == []
+
+
+def test_exports_escape_formulas_and_keep_numbers(client: TestClient, db_session: Session) -> None:
+    """A station named like a formula exports as text with a leading apostrophe in CSV and XLSX; amounts
+    stay numbers; the per-item export names each waybill."""
+    w = _world(db_session)
+    _contract(
+        client, w.desk, {"party_kind": "station", "valid_from": "2026-01-01", "terms": {"delivered_fen": 5}}
+    )
+    parcel = _parcel(db_session, w.zto, done="2026-11-10", station=w.other_station)
+    keeper = _of(_settle(db_session, w, "2026-11-10", "2026-11-10"), "station", w.other_station)
+
+    resp = client.get(f"/v1/statements/{keeper.id}/export", params={"detail": "items"}, headers=w.desk.auth)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert rows[0]["party_name"] == '\'=HYPERLINK("http://x")站'
+    assert rows[0]["waybill_no"] == parcel.waybill_no
+    assert rows[0]["amount_fen"] == "5"
+
+    resp = client.get(f"/v1/statements/{keeper.id}/export", params={"format": "xlsx"}, headers=w.desk.auth)
+    sheet = load_workbook(io.BytesIO(resp.content)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    row = sheet[2]
+    name = row[header.index("party_name")]
+    assert name.value == '\'=HYPERLINK("http://x")站'
+    assert name.data_type == "s"
+    assert row[header.index("amount_fen")].value == 5
+
+
+def test_settling_through_the_api_reports_progress_and_statements(
+    client: TestClient, db_session: Session
+) -> None:
+    """POST /v1/settlements answers 202; the run then shows done, full progress and its statements; a
+    backwards range is a 422 naming the field."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
+    _parcel(db_session, w.zto, done="2026-11-10")
+    resp = client.post(
+        "/v1/settlements", json={"from": "2026-11-09", "to": "2026-11-10", "by": "day"}, headers=w.desk.auth
+    )
+    assert resp.status_code == 202, resp.text
+    run = client.get(resp.headers["location"], headers=w.desk.auth).json()
+    assert run["status"] == "done", run
+    assert run["progress"] == {"fraction": 1.0, "stage": "done"}
+    assert run["summary"]["parcels"] == 1
+    assert sorted((s["period"]["from"], s["total_fen"]) for s in run["statements"]) == [
+        ("2026-11-09", 0),
+        ("2026-11-10", 100),
+    ]
+    bad = client.post("/v1/settlements", json={"from": "2026-11-10", "to": "2026-11-01"}, headers=w.desk.auth)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "to"
+    assert (
+        client.post(
+            "/v1/settlements", json={"from": "2026-11-10", "to": "2026-11-10"}, headers=w.zto.auth
+        ).status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "by", "expected"),
+    [
+        ("2026-11-01", "2026-11-30", "period", [("2026-11-01", "2026-11-30", "month")]),
+        (
+            "2026-11-29",
+            "2026-12-02",
+            "week",
+            [("2026-11-29", "2026-11-29", "day"), ("2026-11-30", "2026-12-02", "custom")],
+        ),
+        ("2026-11-30", "2026-12-06", "week", [("2026-11-30", "2026-12-06", "week")]),
+        (
+            "2026-11-15",
+            "2026-12-31",
+            "month",
+            [("2026-11-15", "2026-11-30", "custom"), ("2026-12-01", "2026-12-31", "month")],
+        ),
+    ],
+)
+def test_periods_cut_the_range(first: str, last: str, by: str, expected: list[tuple[str, str, str]]) -> None:
+    """Weeks start on Monday, months on the 1st; the ends may be partial and say so."""
+    got = service.periods(date.fromisoformat(first), date.fromisoformat(last), by)
+    assert [(p.first.isoformat(), p.last.isoformat(), p.kind) for p in got] == expected
+
+
+def test_route_facts_keep_the_plans_split_weights() -> None:
+    """Publishing keeps each route's distance, stops and carrier weights for settlement."""
+    from dispatch.manifests.service import route_facts
+
+    route = {
+        "distance_m": 1234,
+        "split_rule": "shapley",
+        "split_weights": {"a": "3/2", "b": "1/2"},
+        "trips": [{"stops": [{"parcels_by_carrier": {"a": 2}}, {"parcels_by_carrier": {"b": 1}}]}],
+    }
+    assert route_facts(route) == {
+        "distance_m": 1234,
+        "stops": 2,
+        "split_rule": "shapley",
+        "split_weights": {"a": "3/2", "b": "1/2"},
+    }
+    del route["split_weights"]
+    assert route_facts(route)["split_weights"] == {"a": "2", "b": "1"}
+    assert route_facts(route)["split_rule"] == "per_piece"
