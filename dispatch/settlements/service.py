@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from carriers.unified import Direction, Temperature
@@ -596,11 +596,13 @@ def settle(
         (s.party_kind, s.party_id, s.period_from): s for s in _statements_in(session, operator_id, cut)
     }
     statements: list[Statement] = []
+    to_write: list[tuple[Statement, list[DraftLine]]] = []
     adjusted = 0
     keys = sorted(set(computed.drafts) | set(existing), key=lambda k: (k[2], k[0].value, str(k[1])))
-    for n, key in enumerate(keys):
+    for key in keys:
         draft = computed.drafts.get(key)
         statement = existing.get(key)
+        lines = [] if draft is None else list(draft.lines.values())
         if statement is None:
             assert draft is not None
             statement = Statement(
@@ -612,41 +614,40 @@ def settle(
                 period_to=draft.period.last,
                 period_kind=draft.period.kind,
                 run_id=run_id,
+                status=StatementStatus.OPEN,
+                total_fen=draft.total_fen,
                 created_at=now,
                 updated_at=now,
             )
             session.add(statement)
-            session.flush()
-            _write_lines(
-                session, statement.id, list(draft.lines.values()), adjustment=False, reason=None, now=now
-            )
+            to_write.append((statement, lines))
         elif statement.status is StatementStatus.OPEN:
             session.execute(
                 delete(StatementLine).where(
                     StatementLine.statement_id == statement.id, StatementLine.kind != MANUAL
                 )
             )
-            _write_lines(
-                session,
-                statement.id,
-                [] if draft is None else list(draft.lines.values()),
-                adjustment=False,
-                reason=None,
-                now=now,
-            )
+            statement.total_fen = _line_total(session, statement.id) + sum(ln.amount_fen for ln in lines)
             statement.run_id, statement.updated_at = run_id, now
+            to_write.append((statement, lines))
         else:
             made = _adjust_closed(session, statement, draft, now=now)
             adjusted += made
             if made:
+                statement.total_fen = _line_total(session, statement.id)
                 statement.updated_at = now
         if close and statement.status is StatementStatus.OPEN:
             statement.status, statement.closed_at = StatementStatus.CLOSED, now
-        statement.total_fen = _line_total(session, statement.id)
         statements.append(statement)
-        if n % 50 == 0:
-            progress(0.75 + 0.25 * (n + 1) / len(keys), f"wrote {n + 1} of {len(keys)} statements")
     session.flush()
+    progress(0.8, f"writing {len(to_write)} statements")
+    _write_lines(
+        session,
+        [(statement.id, lines) for statement, lines in to_write],
+        adjustment=False,
+        reason=None,
+        now=now,
+    )
     progress(1.0, f"{len(statements)} statements")
     return SettleResult(statements, computed.warnings, computed.parcels, computed.routes, adjusted)
 
@@ -665,8 +666,6 @@ def _statements_in(session: Session, operator_id: uuid.UUID, cut: Sequence[Perio
 
 
 def _line_total(session: Session, statement_id: uuid.UUID) -> int:
-    from sqlalchemy import func
-
     return int(
         session.execute(
             select(func.coalesce(func.sum(StatementLine.amount_fen), 0)).where(
@@ -678,17 +677,20 @@ def _line_total(session: Session, statement_id: uuid.UUID) -> int:
 
 def _write_lines(
     session: Session,
-    statement_id: uuid.UUID,
-    lines: Sequence[DraftLine],
+    batches: Sequence[tuple[uuid.UUID, Sequence[DraftLine]]],
     *,
     adjustment: bool,
     reason: str | None,
     now: datetime,
 ) -> None:
-    """Insert the lines, then every item (PostgreSQL: one COPY)."""
-    if not lines:
+    """Insert the lines of each statement in one statement, then every item (PostgreSQL: one COPY)."""
+    ordered = [
+        (statement_id, ln)
+        for statement_id, lines in batches
+        for ln in sorted(lines, key=lambda ln: (ln.service_date or date.min, ln.kind, ln.rate_key))
+    ]
+    if not ordered:
         return
-    ordered = sorted(lines, key=lambda ln: (ln.service_date or date.min, ln.kind, ln.rate_key))
     ids = (
         session.execute(
             insert(StatementLine).returning(StatementLine.id, sort_by_parameter_order=True),
@@ -707,7 +709,7 @@ def _write_lines(
                     "reason": reason,
                     "created_at": now,
                 }
-                for ln in ordered
+                for statement_id, ln in ordered
             ],
         )
         .scalars()
@@ -715,7 +717,7 @@ def _write_lines(
     )
     items = (
         (line_id, p, m, a)
-        for line_id, ln in zip(ids, ordered, strict=True)
+        for line_id, (_, ln) in zip(ids, ordered, strict=True)
         for p, m, a in ln.items
         if p is not None or m is not None  # a line with no parcel or route behind it has no items
     )
@@ -819,8 +821,7 @@ def _adjust_closed(session: Session, statement: Statement, draft: Draft | None, 
             made.append(diff)
     _write_lines(
         session,
-        statement.id,
-        made,
+        [(statement.id, made)],
         adjustment=True,
         reason=f"settled again {now.isoformat(timespec='seconds')}: changed since closing",
         now=now,
@@ -995,7 +996,7 @@ def add_adjustment(
     now = utcnow()
     line = DraftLine(MANUAL, None, f"manual:{uuid.uuid4().hex[:12]}", None, None)
     line.add(1, amount_fen, parcel_id, manifest_id)
-    _write_lines(session, statement.id, [line], adjustment=True, reason=reason, now=now)
+    _write_lines(session, [(statement.id, [line])], adjustment=True, reason=reason, now=now)
     session.execute(
         update(Statement)
         .where(Statement.id == statement.id)
