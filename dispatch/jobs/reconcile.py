@@ -5,6 +5,7 @@
 * plans queued with no job, or solving without a heartbeat (their worker died);
 * file imports still queued, or processing past their stale time;
 * operators with parcels still pending a match;
+* settlement runs queued with no job, or running with no word (their worker died);
 * carrier callbacks and driver messages due.
 
 Every job is idempotent (it claims its row first), so re-enqueueing work that was merely slow does nothing.
@@ -25,9 +26,11 @@ from dispatch.jobs.matching import schedule_matching
 from dispatch.jobs.notifications import schedule_notifications
 from dispatch.jobs.plans import schedule_plan
 from dispatch.jobs.queue import redis_client
+from dispatch.jobs.settlements import schedule_settlement
 from dispatch.models import DriverNotification, FileImport, ImportStatus, NotificationStatus, Parcel
 from dispatch.observability import log
 from dispatch.plans.service import due_wave_plans, stale_plans
+from dispatch.settlements.runs import stale_runs
 
 QUEUE = "default"
 JOB_ID = "gongpei-reconciler"
@@ -56,6 +59,7 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
                 .distinct()
             ).scalars()
         )
+        settlements = stale_runs(session, stale_s=settings.plan_stale_s)
         due = next_due(session)
         messages_due = session.execute(
             select(DriverNotification.id)
@@ -71,6 +75,8 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
         schedule_file_import(settings, database, import_id)
     for operator_id in operators:
         schedule_matching(settings, database, operator_id)
+    for run_id in settlements:
+        schedule_settlement(settings, database, run_id)
     callbacks_due = int(due is not None and due <= now)
     if callbacks_due:
         schedule_callbacks(settings, database)
@@ -81,6 +87,7 @@ def reconcile(database: Database, settings: Settings) -> dict[str, int]:
         "plans": len(plans),
         "imports": len(imports),
         "matching": len(operators),
+        "settlements": len(settlements),
         "callbacks": callbacks_due,
         "driver_messages": int(messages_due is not None),
     }

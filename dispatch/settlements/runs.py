@@ -63,16 +63,17 @@ def run_view(run: SettlementRun) -> dict[str, Any]:
     }
 
 
-def run_settlement(
-    database: Database, run_id: uuid.UUID, *, settings: Settings, stale_s: int = 600
-) -> str | None:
-    """Do one queued run (or one whose worker died ``stale_s`` ago); None when it is not this job's to do.
+def run_settlement(database: Database, run_id: uuid.UUID, *, settings: Settings) -> str | None:
+    """Do one queued run (or one silent for ``GONGPEI_PLAN_STALE_S``: its worker died); None when it is not
+    this job's to do.
     Running it again after it finished changes nothing."""
     with database.session_scope() as session:
         run = session.get(SettlementRun, run_id, with_for_update=True)
         if run is None:
             return None
-        stale = run.status is RunStatus.RUNNING and run.updated_at < utcnow() - timedelta(seconds=stale_s)
+        stale = run.status is RunStatus.RUNNING and run.updated_at < utcnow() - timedelta(
+            seconds=settings.plan_stale_s
+        )
         if run.status is not RunStatus.QUEUED and not stale:
             return None
         run.status, run.updated_at = RunStatus.RUNNING, utcnow()

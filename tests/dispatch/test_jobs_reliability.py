@@ -24,8 +24,9 @@ from dispatch.config import get_settings
 from dispatch.db import Database, make_engine
 from dispatch.jobs.plans import schedule_plan
 from dispatch.manifests import service as manifests
-from dispatch.models import Manifest, Plan, PlanStatus, UserRole
+from dispatch.models import Manifest, Plan, PlanStatus, RunStatus, SettlementRun, UserRole
 from dispatch.plans import service as plans
+from tests.builders import make_desk_user
 from tests.conftest import create_database, drop_database, settings_for
 from tests.dispatch.test_plans import DAY, _county_day
 
@@ -285,3 +286,35 @@ def _reachable(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_the_reconciler_settles_a_run_whose_job_was_lost(own_database: str) -> None:
+    """A settlement run queued with no job (Redis lost it) is found and done once; a done run is not."""
+    from dispatch.jobs.reconcile import reconcile
+    from dispatch.settlements.runs import create_run
+
+    database = Database(make_engine(own_database))
+    settings = settings_for(own_database, plan_stale_s=1)
+    try:
+        with database.session_scope() as session:
+            desk_user = make_desk_user(session)
+            run_id = create_run(
+                session,
+                operator_id=desk_user.operator_id,
+                first=date(2026, 11, 1),
+                last=date(2026, 11, 30),
+                by="period",
+                close=False,
+            ).id
+        time.sleep(1.2)
+        assert reconcile(database, settings)["settlements"] == 1
+        with database.session_scope() as session:
+            run = session.get(SettlementRun, run_id)
+            assert run is not None
+            assert run.status is RunStatus.DONE
+            assert run.summary is not None
+            assert run.summary["statements"] == 0
+        time.sleep(1.2)
+        assert reconcile(database, settings)["settlements"] == 0
+    finally:
+        database.engine.dispose()
