@@ -698,3 +698,112 @@ def test_route_facts_keep_the_plans_split_weights() -> None:
     del route["split_weights"]
     assert route_facts(route)["split_weights"] == {"a": "2", "b": "1"}
     assert route_facts(route)["split_rule"] == "per_piece"
+
+
+def test_a_planned_published_and_delivered_day_settles_end_to_end(db_session: Session) -> None:
+    """Plan a wave, publish it, let the drivers deliver: each carrier pays for what its drivers handed over
+    (by the day of the scan), each driver is paid per route, and the route shares of a route add up to that
+    route's pay exactly, by the carrier weights the plan fixed."""
+    from dispatch.main import create_app
+    from tests.conftest import _RolledBackDatabase
+    from tests.dispatch.test_manifests import _plan, _tokens
+    from tests.dispatch.test_plans import _county_day
+
+    desk, waybills, _ = _county_day(db_session)
+    settings = settings_for("postgresql://unused", solver_solution_limit=30, plan_time_limit_s=60)
+    app = create_app(settings, database=_RolledBackDatabase(db_session.connection()))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        tokens = _tokens(db_session, desk.operator_id)
+        plan = _plan(client, desk.auth, wave=1)
+        made = client.post(f"/v1/plans/{plan['plan_id']}/publish", headers=desk.auth).json()["manifests"]
+        carriers = {
+            c.brand.value: c.id
+            for c in db_session.execute(
+                select(CarrierAccount).where(CarrierAccount.operator_id == desk.operator_id)
+            ).scalars()
+        }
+        for brand, carrier_id in carriers.items():
+            body = {
+                "party_kind": "carrier",
+                "party_id": str(carrier_id),
+                "valid_from": "2026-11-01",
+                "terms": {**CARRIER_TERMS, "zones": [], "share_route_cost": True},
+            }
+            assert client.post("/v1/contracts", json=body, headers=desk.auth).status_code == 201, brand
+        terms = {"route_fixed_fen": 6_000, "per_km_fen": 100, "per_stop_fen": 100}
+        body = {"party_kind": "driver", "valid_from": "2026-11-01", "terms": terms}
+        assert client.post("/v1/contracts", json=body, headers=desk.auth).status_code == 201
+
+        delivered: list[str] = []
+        for manifest in made:
+            phone = {"Authorization": f"Bearer {tokens[manifest['driver_id']]}", "X-Device-Id": "p1"}
+            content = client.get("/v1/driver/manifest", headers=phone).json()
+            numbers = [
+                item["waybill_no"]
+                for stop in content["stops"]
+                for items in stop["deliveries_by_carrier"].values()
+                for item in items
+            ]
+            events = [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "waybill_no": n,
+                    "type": "delivered",
+                    "occurred_at": "2026-11-30T11:00:00+08:00",
+                    "handover": {"to": "recipient"},
+                }
+                for n in numbers
+            ]
+            resp = client.post("/v1/driver/events", json={"events": events}, headers=phone)
+            assert resp.status_code == 200, resp.text
+            delivered += numbers
+        assert sorted(delivered) == sorted(n for ns in waybills.values() for n in ns)
+
+        resp = client.post(
+            "/v1/settlements", json={"from": "2026-11-30", "to": "2026-11-30"}, headers=desk.auth
+        )
+        run = client.get(resp.headers["location"], headers=desk.auth).json()
+        assert run["status"] == "done", run
+        assert run["summary"]["parcels"] == len(delivered)
+        assert run["summary"]["routes"] == len(made)
+        views = {
+            (s["party"]["kind"], s["party"]["id"]): client.get(s["url"], headers=desk.auth).json()
+            for s in run["statements"]
+        }
+
+    fees = {
+        kind_id[1]: sum(ln["amount_fen"] for ln in v["lines"] if ln["kind"] == "delivery_fee")
+        for kind_id, v in views.items()
+        if kind_id[0] == "carrier"
+    }
+    rows = db_session.execute(
+        select(Parcel.carrier_id, Parcel.weight_g, Parcel.pieces).where(
+            Parcel.operator_id == desk.operator_id
+        )
+    )
+    expected: dict[str, int] = {}
+    for carrier_id, weight_g, pieces in rows:
+        per_piece = -(-weight_g // pieces)
+        expected[str(carrier_id)] = (
+            expected.get(str(carrier_id), 0) + (130 if per_piece <= 1000 else 200) * pieces
+        )
+    assert fees == expected
+    pay = {
+        ln["rate_key"]: ln["amount_fen"]
+        for (kind, _), v in views.items()
+        if kind == "driver"
+        for ln in v["lines"]
+    }
+    assert len(pay) == len(made)
+    shares: dict[str, int] = {}
+    for (kind, _), v in views.items():
+        if kind == "carrier":
+            for ln in v["lines"]:
+                if ln["kind"] == "route_cost_share":
+                    shares[ln["rate_key"]] = shares.get(ln["rate_key"], 0) + ln["amount_fen"]
+    assert shares == pay
+    for manifest in made:
+        facts = db_session.get(Manifest, uuid.UUID(manifest["manifest_id"])).route_facts  # type: ignore[union-attr]
+        assert facts is not None
+        expected_pay = 6_000 + (100 * facts["distance_m"] + 500) // 1000 + 100 * facts["stops"]
+        assert pay[f"route={manifest['manifest_id']}"] == expected_pay
