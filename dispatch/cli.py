@@ -873,6 +873,13 @@ def demo(
             desk_user_id=uuid.UUID(seeded["desk"]["user_id"]),
         )
     )
+    if seeded["plan"]["routes"]:
+        seeded["settlement"] = demo_data.settle_day(
+            database,
+            settings=settings,
+            operator_id=uuid.UUID(seeded["operator_id"]),
+            first_driver_token=seeded["drivers"][0]["token"],
+        )
     database.engine.dispose()
     base = f"http://{host}:{port}"
     key = seeded["carriers"][0]["api_key"]
@@ -886,6 +893,8 @@ def demo(
         f"curl -s {base}/v1/plans/{seeded['plan']['plan_id']} -H 'Authorization: Bearer {desk_key}'",
         f"curl -s {base}/v1/driver/manifest -H 'Authorization: Bearer {driver['token']}'"
         " -H 'X-Device-Id: demo-phone'",
+        f"curl -s '{base}/v1/statements?party_kind=carrier' -H 'Authorization: Bearer {desk_key}'",
+        f"curl -s {base}/v1/carrier/statements -H 'Authorization: Bearer {key}'",
         f"open {base}/docs",
     ]
     _emit(seeded)

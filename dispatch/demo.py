@@ -343,3 +343,99 @@ def day(
             d for d in drivers if d["driver_id"] not in on_route
         ]
     return out
+
+
+DEMO_CARRIER_TERMS: dict[str, Any] = {
+    "delivery_fees": [
+        {
+            "zone": "*",
+            "tiers": [
+                {"up_to_g": 1000, "fee_fen": 120},
+                {"up_to_g": 3000, "fee_fen": 160},
+                {"up_to_g": None, "fee_fen": 260},
+            ],
+        }
+    ],
+    "pickup_fee_fen": 60,
+    "cod_rate_bp": 50,
+    "cold_surcharge_fen": 300,
+    "share_route_cost": False,
+}
+
+
+def settle_day(
+    database: Database, *, settings: Settings, operator_id: uuid.UUID, first_driver_token: str
+) -> dict[str, Any]:
+    """The day's accounts: contracts for every carrier (ZTO also shares route costs), one for all station
+    keepers and one for all drivers; the first driver delivers their whole route from the phone; then the
+    days from today to the plan's service day are settled (open statements) and summed up."""
+    from dispatch.drivers import service as driver_events
+    from dispatch.settlements import contracts
+    from dispatch.settlements import service as settlements
+    from dispatch.settlements.schemas import ContractIn
+
+    with database.session_scope() as session:
+        operator = session.get(Operator, operator_id)
+        assert operator is not None
+        start = today = datetime.now(UTC).astimezone(ZoneInfo(operator.timezone)).date()
+        if not contracts.list_contracts(session, operator_id=operator_id):
+            for account in session.execute(
+                select(CarrierAccount).where(CarrierAccount.operator_id == operator_id)
+            ).scalars():
+                terms = {**DEMO_CARRIER_TERMS, "share_route_cost": account.brand is Brand.ZTO}
+                contracts.create_contract(
+                    session,
+                    operator_id=operator_id,
+                    body=ContractIn(party_kind="carrier", party_id=account.id, valid_from=start, terms=terms),
+                )
+            for kind, terms in (
+                ("station", {"delivered_fen": 40, "picked_up_fen": 30}),
+                ("driver", {"route_fixed_fen": 8_000, "per_km_fen": 120, "per_stop_fen": 150}),
+            ):
+                contracts.create_contract(
+                    session,
+                    operator_id=operator_id,
+                    body=ContractIn.model_validate({"party_kind": kind, "valid_from": start, "terms": terms}),
+                )
+        driver = fleet.authenticate_driver(session, token=first_driver_token, device_id="demo-phone")
+        manifest = manifests.current_manifest(session, driver=driver)
+        numbers = [
+            item["waybill_no"]
+            for stop in manifest.content["stops"]
+            for items in stop["deliveries_by_carrier"].values()
+            for item in items
+        ]
+        at = datetime.now(UTC)
+        events = [
+            driver_events.DriverEventIn.model_validate(
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "waybill_no": number,
+                    "type": "delivered",
+                    "occurred_at": at.isoformat(),
+                    "handover": {"to": "station", "consent": True},
+                }
+            )
+            for number in numbers
+        ]
+        driver_events.record_events(session, driver=driver, events=events)
+        last = max(today, manifest.service_date)
+    with database.session_scope() as session:
+        result = settlements.settle(
+            session, operator_id=operator_id, first=start, last=last, settings=settings
+        )
+        totals: dict[str, int] = {}
+        carriers: dict[str, int] = {}
+        for statement in result.statements:
+            kind = statement.party_kind.value
+            totals[kind] = totals.get(kind, 0) + statement.total_fen
+            if kind == "carrier":
+                carriers[statement.party_name or str(statement.party_id)] = statement.total_fen
+        return {
+            "from": start.isoformat(),
+            "to": last.isoformat(),
+            "delivered_by_first_driver": len(numbers),
+            "statements": len(result.statements),
+            "total_fen_by_party_kind": totals,
+            "carrier_total_fen": carriers,
+        }

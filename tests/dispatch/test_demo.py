@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from dispatch import migrate
 from dispatch.config import get_settings
 from dispatch.db import Database, make_engine
-from dispatch.demo import day, seed
-from dispatch.models import Manifest, ManifestParcel
+from dispatch.demo import day, seed, settle_day
+from dispatch.models import Manifest, ManifestParcel, Parcel
 from tests.conftest import settings_for
 
 
@@ -33,9 +33,19 @@ def test_demo_day_on_sqlite(tmp_path: Path) -> None:
             operator_id=uuid.UUID(out["operator_id"]),
             desk_user_id=uuid.UUID(out["desk"]["user_id"]),
         )
+        settled = settle_day(
+            database,
+            settings=settings,
+            operator_id=uuid.UUID(out["operator_id"]),
+            first_driver_token=planned["drivers"][0]["token"],
+        )
         with database.session_scope() as session:
             manifests = session.execute(select(func.count()).select_from(Manifest)).scalar_one()
+            done = session.execute(
+                select(func.count()).select_from(Parcel).where(Parcel.done_at.is_not(None))
+            )
             on_manifests = session.execute(select(func.count()).select_from(ManifestParcel)).scalar_one()
+            delivered = done.scalar_one()
     finally:
         engine.dispose()
     plan = planned["plan"]
@@ -45,3 +55,7 @@ def test_demo_day_on_sqlite(tmp_path: Path) -> None:
     assert plan["not_batched"] == 3  # the hamlets still waiting in review
     assert manifests == len(plan["routes"]) >= 1
     assert {d["token"][:4] for d in planned["drivers"]} == {"gpt_"}
+    assert settled["delivered_by_first_driver"] == delivered >= 1
+    assert set(settled["carrier_total_fen"]) <= {"zto", "yto", "sto"}
+    assert sum(settled["carrier_total_fen"].values()) == settled["total_fen_by_party_kind"]["carrier"] > 0
+    assert settled["total_fen_by_party_kind"]["driver"] > 0  # the day's routes are paid
