@@ -105,10 +105,25 @@ COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
     "temperature": ("温层", "温度要求", "温控", "冷链", "temperature"),
     "promised_date": ("承诺日期", "承诺送达日期", "预计送达", "时效日期", "promised_date"),
     "sort_hint": ("大头笔", "三段码", "分拣码", "sort_hint"),
+    "delivery_preference": ("派送方式", "投递方式", "配送方式", "收货方式", "delivery_preference"),
     "direction": ("类型", "业务类型", "direction"),
 }
 REQUIRED = ("waybill_no", "recipient.name", "recipient.phone", "address", "weight")
 _TOTALS = re.compile(r"^(合计|总计|小计|共计|汇总|总数|total)", re.IGNORECASE)
+_PREFERENCE = {
+    "送货上门": "door",
+    "上门": "door",
+    "door": "door",
+    "驿站": "station",
+    "代收点": "station",
+    "服务站": "station",
+    "站点自提": "station",
+    "station": "station",
+    "快递柜": "locker",
+    "智能柜": "locker",
+    "自提柜": "locker",
+    "locker": "locker",
+}
 _TEMPERATURE = {
     "常温": "ambient",
     "冷藏": "chilled",
@@ -332,6 +347,11 @@ def _record(
         record["direction"] = _DIRECTION.get(raw.lower(), raw)
     if raw := get("sort_hint"):
         record["sort_hint"] = raw
+    if raw := get("delivery_preference"):
+        if raw.lower() not in _PREFERENCE:
+            problems.append(("delivery_preference", "expected 送货上门, 驿站 or 快递柜"))
+        else:
+            record["delivery_preference"] = _PREFERENCE[raw.lower()]
     return record, problems
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from xml.etree.ElementTree import ParseError, iterparse
 
@@ -20,7 +21,9 @@ MAX_XML_BYTES = 512 * 1024 * 1024  # decompressed sheet size; refuses zip bombs
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
-_FORMULA_START = ("=", "@", "\t", "\r")
+_FORMULA_START = ("=", "@", "\t", "\r", "\n", "＝", "＠", "＋", "－")
+"""Starts of a cell a spreadsheet runs as a formula (the full-width forms in WPS and Excel's East Asian
+input too); ``+`` and ``-`` count unless the text is a number."""
 
 
 def decode_text(raw: bytes) -> str:
@@ -187,7 +190,16 @@ def read_xlsx(raw: bytes) -> Iterator[list[str]]:
                         raise CarrierPayloadError(f"file has more than {MAX_ROWS} rows", field="file")
                     yield row
                     element.clear()
-    except (ParseError, KeyError, zipfile.BadZipFile, EOFError, ValueError, OSError, RuntimeError) as exc:
+    except (
+        ParseError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,  # a damaged deflate stream inside a readable zip directory
+        EOFError,
+        ValueError,
+        OSError,
+        RuntimeError,
+    ) as exc:
         if isinstance(exc, CarrierPayloadError):
             raise
         raise CarrierPayloadError(f"XLSX file cannot be read: {type(exc).__name__}", field="file") from exc

@@ -218,6 +218,15 @@ class Recipient(BaseModel):
     phone: Phone
 
 
+class DeliveryPreference(StrEnum):
+    """How the recipient (or the carrier on their behalf) asked to receive the parcel. A station or locker
+    chosen here is the recipient's consent to leave it there (快递市场管理办法, 2024)."""
+
+    DOOR = "door"
+    STATION = "station"
+    LOCKER = "locker"
+
+
 class Parcel(BaseModel):
     """One parcel in the unified form. Weights in grams, volumes in cm³, money in fen."""
 
@@ -235,6 +244,7 @@ class Parcel(BaseModel):
     declared_value_fen: Fen | None = None
     promised_date: date | None = None
     sort_hint: SortHint | None = None
+    delivery_preference: DeliveryPreference | None = None
 
 
 class SiteType(StrEnum):

@@ -6,7 +6,8 @@ produce picked up, each judged on its own.
 * ``event_id`` is a UUID the phone made: the event is stored once (``driver:<event_id>`` is its key on the
   parcel), so a phone that syncs the same queue twice changes nothing the second time.
 * A hand-over to a station or locker needs the recipient's consent (快递市场管理办法, in force since
-  1 March 2024): without ``consent: true`` the event is rejected, naming the field.
+  1 March 2024): the parcel's delivery preference naming that station or locker kind is consent on file;
+  otherwise, without ``consent: true`` the event is rejected, naming the field.
 * The parcel's status moves only forward in event time, as for carrier scans.
 """
 
@@ -65,8 +66,11 @@ class DriverEventIn(BaseModel):
     handover: Handover | None = None
 
 
-def _status(event: DriverEventIn) -> tuple[ParcelStatus | None, str | None, str | None]:
-    """(status, field, reason): the canonical status of a valid event, else the field and reason."""
+def _status(
+    event: DriverEventIn, preference: str | None = None
+) -> tuple[ParcelStatus | None, str | None, str | None]:
+    """(status, field, reason): the canonical status of a valid event, else the field and reason.
+    ``preference`` is the parcel's delivery preference: the same kind of hand-over is consent on file."""
     if event.type == "failed":
         if event.reason is None:
             return None, "reason", "a failed attempt needs its reason"
@@ -76,7 +80,7 @@ def _status(event: DriverEventIn) -> tuple[ParcelStatus | None, str | None, str 
     handover = event.handover or Handover()
     if handover.to == "recipient":
         return ParcelStatus.DELIVERED_RECIPIENT, None, None
-    if not handover.consent:
+    if not handover.consent and preference != handover.to:
         return (
             None,
             "handover.consent",
@@ -146,7 +150,7 @@ def record_events(
             )
             rejected.append({"index": index, "field": "type", "reason": wrong})
             continue
-        status, bad_field, why = _status(event)
+        status, bad_field, why = _status(event, parcel.delivery_preference)
         if status is None:
             rejected.append({"index": index, "field": bad_field, "reason": why})
             continue
@@ -240,7 +244,8 @@ def record_events(
 def _proof_text(event: DriverEventIn) -> str | None:
     parts = []
     if event.handover is not None and event.handover.to != "recipient":
-        parts.append(f"left at the {event.handover.to} with the recipient's consent")
+        given = "consent" if event.handover.consent else "consent on file (their delivery preference)"
+        parts.append(f"left at the {event.handover.to} with the recipient's {given}")
     if event.proof is not None:
         if event.proof.signature_sha256:
             parts.append(f"signature sha256:{event.proof.signature_sha256}")

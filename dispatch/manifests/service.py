@@ -170,6 +170,9 @@ def manifest_content(
                     "weight_g": parcel.weight_g,
                     "cold_chain": parcel.temperature is not Temperature.AMBIENT,
                     "cod_fen": parcel.cod_fen,
+                    "delivery_preference": parcel.delivery_preference,
+                    # A station or locker the recipient chose is their consent to leave it there.
+                    "consent_on_file": parcel.delivery_preference in ("station", "locker"),
                 }
                 if parcel.direction is Direction.PICKUP:
                     pickups.append({**item, "brand": parcel.brand.value})

@@ -46,6 +46,8 @@ class Parcel(Base):
     declared_value_fen: Mapped[int | None]
     promised_date: Mapped[date | None]
     sort_hint: Mapped[str | None] = mapped_column(String(64))
+    # door | station | locker, where the carrier or recipient gave one; station or locker = consent on file.
+    delivery_preference: Mapped[str | None] = mapped_column(String(8))
     # What the address matcher found (village | township | county | ambiguous | unmatched), how sure it
     # was (0-1) and why it stopped; null until matched. A dispatcher's assignment sets 'village', 1.0.
     match_status: Mapped[str | None] = mapped_column(String(16))

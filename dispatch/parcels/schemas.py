@@ -90,6 +90,7 @@ class ParcelOut(_Out):
     declared_value_fen: int | None
     promised_date: date | None
     sort_hint: str | None
+    delivery_preference: str | None
     created_at: datetime
     updated_at: datetime
 

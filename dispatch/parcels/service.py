@@ -52,6 +52,7 @@ MUTABLE_FIELDS: dict[str, str] = {
     "declared_value_fen": "declared_value_fen",
     "promised_date": "promised_date",
     "sort_hint": "sort_hint",
+    "delivery_preference": "delivery_preference",
 }
 # A new address makes the resolved station stale: the parcel is pending again until matching runs.
 _RESOLUTION_COLUMNS = (
@@ -79,6 +80,9 @@ def _columns(record: Parcel) -> dict[str, Any]:
         "declared_value_fen": record.declared_value_fen,
         "promised_date": record.promised_date,
         "sort_hint": record.sort_hint,
+        "delivery_preference": None
+        if record.delivery_preference is None
+        else record.delivery_preference.value,
     }
 
 
@@ -331,6 +335,7 @@ def parcel_view(row: ParcelRow, *, timezone: str) -> ParcelOut:
         declared_value_fen=row.declared_value_fen,
         promised_date=row.promised_date,
         sort_hint=row.sort_hint,
+        delivery_preference=row.delivery_preference,
         created_at=_local(row.created_at, zone),
         updated_at=_local(row.updated_at, zone),
     )

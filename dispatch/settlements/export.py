@@ -7,9 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-"""A text cell starting with one of these is read as a formula by Excel, LibreOffice or WPS (the full-width
-forms by WPS and Excel's East Asian input); such a cell gets a leading apostrophe (OWASP CSV injection)."""
+from carriers.tabular import escape_cell
 
 HEADER = (
     "statement_id",
@@ -35,7 +33,9 @@ HEADER = (
 
 
 def safe_cell(value: Any) -> Any:
-    """Numbers as numbers; None as empty; text with a formula start prefixed with ``'``."""
+    """Numbers as numbers; None as empty; text a spreadsheet would run as a formula prefixed with ``'``
+    (``carriers.tabular.escape_cell``, OWASP's rule; any text starting ``+`` or ``-`` here, numbers
+    written as text included, since amounts are written as numbers)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -43,9 +43,9 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     text = str(value)
-    if text.startswith(FORMULA_START):
+    if text[:1] in ("+", "-"):
         return "'" + text
-    return text
+    return escape_cell(text)
 
 
 def rows(

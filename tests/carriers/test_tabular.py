@@ -67,6 +67,17 @@ def test_weight_in_grams_when_the_header_says_so() -> None:
     assert result.parcels[0].weight_g == 1500
 
 
+def test_delivery_preference_column_is_read() -> None:
+    """派送方式 送货上门 / 驿站 / 快递柜 become door / station / locker; anything else is a row issue."""
+    rows = [[*ROWS[0], "派送方式"]] + [
+        [f"7312345678900{i}", *ROWS[1][1:], way]
+        for i, way in enumerate(["送货上门", "驿站", "快递柜", "随便"])
+    ]
+    result = _reader().parse("\n".join(",".join(r) for r in rows).encode(), "text/csv")
+    assert [p.delivery_preference for p in result.parcels] == ["door", "station", "locker"]
+    assert [(i.field, i.index) for i in result.issues] == [("派送方式", 3)]  # the file's own column
+
+
 def test_xlsx_numbers_dates_and_sparse_cells() -> None:
     """Numeric cells (phones, weights) read as text without '.0'; empty cells keep their column."""
     data = _xlsx(
@@ -117,6 +128,8 @@ def test_zip_that_is_not_a_workbook_is_refused() -> None:
         ("+A1", "'+A1"),
         ("-A1", "'-A1"),
         ("\t=1", "'\t=1"),
+        ("\n=1", "'\n=1"),
+        ("＝HYPERLINK(x)", "'＝HYPERLINK(x)"),
         ("-12.5", "-12.5"),
         ("+8613812345678", "+8613812345678"),
         ("宽甸县", "宽甸县"),

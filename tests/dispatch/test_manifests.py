@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from carriers.unified import ParcelStatus
@@ -261,3 +261,49 @@ def test_route_start_and_end_are_recorded_on_the_manifest_once(
     }
     refused = plan_client.post("/v1/driver/events", json={"events": [no_waybill]}, headers=headers).json()
     assert refused["rejected"][0]["field"] == "waybill_no"
+
+
+def test_a_delivery_preference_shows_on_the_manifest_and_is_consent_on_file(
+    plan_client: TestClient, db_session: Session
+) -> None:
+    """A parcel whose recipient chose a locker shows it on the manifest and may be left in one without a
+    consent tick; one with no preference still needs the tick for a station."""
+    desk, waybills, _ = _county_day(db_session)
+    chosen, plain = waybills["zto"][0], waybills["zto"][1]
+    db_session.execute(update(Parcel).where(Parcel.waybill_no == chosen).values(delivery_preference="locker"))
+    tokens = _tokens(db_session, desk.operator_id)
+    plan = _plan(plan_client, desk.auth, wave=1)
+    made = plan_client.post(f"/v1/plans/{plan['plan_id']}/publish", headers=desk.auth).json()["manifests"]
+    items: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+    for manifest in made:
+        headers = {"Authorization": f"Bearer {tokens[manifest['driver_id']]}", "X-Device-Id": "phone"}
+        content = plan_client.get("/v1/driver/manifest", headers=headers).json()
+        for stop in content["stops"]:
+            for parcels in stop["deliveries_by_carrier"].values():
+                for item in parcels:
+                    items[item["waybill_no"]] = (item, headers)
+    assert items[chosen][0]["delivery_preference"] == "locker"
+    assert items[chosen][0]["consent_on_file"] is True
+    assert items[plain][0]["delivery_preference"] is None
+    assert items[plain][0]["consent_on_file"] is False
+
+    for waybill, to, accepted in (
+        (chosen, "locker", True),
+        (plain, "station", False),
+        (chosen, "station", False),
+    ):
+        event = _event(waybill, handover={"to": to})
+        out = plan_client.post(
+            "/v1/driver/events", json={"events": [event]}, headers=items[waybill][1]
+        ).json()
+        if accepted:
+            assert [a["status"] for a in out["accepted"]] == ["at_station"]
+        else:
+            assert [r["field"] for r in out["rejected"]] == ["handover.consent"]
+    db_session.expire_all()
+    scan = db_session.execute(
+        select(ParcelEvent).where(
+            ParcelEvent.raw_namespace == "driver", ParcelEvent.status == ParcelStatus.AT_STATION
+        )
+    ).scalar_one()
+    assert "consent on file" in (scan.description or "")
