@@ -285,3 +285,18 @@ def test_updated_since_takes_iso_8601_only(client: TestClient, db_session: Sessi
     assert resp.json()["errors"][0]["field"] == "query.updated_since"
     ok = client.get("/v1/parcels", params={"updated_since": "2026-11-30T08:00:00+08:00"}, headers=tenant.auth)
     assert ok.status_code == 200
+
+
+def test_a_delivery_preference_lands_and_a_bad_one_is_named(client: TestClient, db_session: Session) -> None:
+    """door / station / locker is stored and shown; anything else rejects that record alone, naming it;
+    a re-post may change it."""
+    tenant = make_tenant(db_session)
+    good, bad = record(delivery_preference="locker"), record(delivery_preference="roof")
+    body = _post(client, tenant, batch(good, bad)).json()
+    assert [a["index"] for a in body["accepted"]] == [0]
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == [(1, "delivery_preference")]
+    shown = client.get(f"/v1/parcels/{good['waybill_no']}", headers=tenant.auth).json()
+    assert shown["delivery_preference"] == "locker"
+    _post(client, tenant, batch({**good, "delivery_preference": "door"}))
+    shown = client.get(f"/v1/parcels/{good['waybill_no']}", headers=tenant.auth).json()
+    assert shown["delivery_preference"] == "door"
