@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     idempotency_lock_timeout_ms: int = Field(
         5000, ge=100, description="How long a request waits on the same key in flight before 409."
     )
+    photo_max_bytes: int = Field(
+        3 * 1024 * 1024, ge=1024, description="Largest proof-of-delivery photo a phone may upload."
+    )
     driver_token_hours: int = Field(
         14, ge=1, le=24, description="How long a driver's shift token lives (RELIABILITY: one shift at most)."
     )

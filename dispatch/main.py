@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(stations_router.router)
     app.include_router(plans_router.router)
     app.include_router(drivers_router.router)
+    app.include_router(drivers_router.proofs_router)
     app.include_router(callbacks_router.router)
     app.include_router(notifications_router.router)
     app.include_router(web_router.router)

@@ -1,13 +1,22 @@
-"""Drivers' phones: the current manifest (ETag / 304, so a phone on a weak signal fetches it once)."""
+"""Drivers' phones: the current manifest (ETag / 304, so a phone on a weak signal fetches it once), scans and
+proof-of-delivery photos; the desk reads the photos."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Request
+from fastapi.responses import JSONResponse, Response
 
-from dispatch.deps import CurrentDriver, JsonBody, SessionDep, SettingsDep, get_database
+from dispatch.deps import (
+    CurrentDispatcher,
+    CurrentDriver,
+    JsonBody,
+    SessionDep,
+    SettingsDep,
+    get_database,
+    read_raw_body,
+)
 from dispatch.drivers import service
 from dispatch.errors import ValidationFailed
 from dispatch.jobs.callbacks import schedule_callbacks
@@ -16,6 +25,7 @@ from dispatch.notifications import service as notifications
 
 router = APIRouter(prefix="/v1/driver", tags=["driver"])
 
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
@@ -105,3 +115,59 @@ def driver_events(
 )
 def driver_inbox(driver: CurrentDriver, session: SessionDep) -> dict[str, object]:
     return {"items": notifications.inbox(session, driver=driver)}
+
+
+@router.put(
+    "/photos/{sha256}",
+    summary="Upload a proof-of-delivery photo under its SHA-256 (the digest an event's proof names)",
+    status_code=201,
+    responses={
+        200: {"description": "Already uploaded: nothing changed"},
+        401: {"description": "Missing, unknown, expired or revoked token, or another device", **PROBLEM},
+        413: {"description": "Larger than the request limit", **PROBLEM},
+        422: {"description": "Another digest, empty, too large, or not a JPEG, PNG or WebP image", **PROBLEM},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in PHOTO_TYPES},
+        }
+    },
+)
+def upload_photo(
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")],
+    driver: CurrentDriver,
+    session: SessionDep,
+    settings: SettingsDep,
+    raw: Annotated[bytes, read_raw_body],
+) -> JSONResponse:
+    """The bytes are checked against the digest and for being an image; a phone that lost the answer
+    uploads again and gets 200."""
+    photo, created = service.store_photo(
+        session, driver=driver, sha256=sha256, data=raw, max_bytes=settings.photo_max_bytes
+    )
+    return JSONResponse(
+        {"sha256": photo.sha256, "content_type": photo.content_type, "size_bytes": photo.size_bytes},
+        status_code=201 if created else 200,
+    )
+
+
+proofs_router = APIRouter(prefix="/v1/proofs", tags=["driver"])
+
+
+@proofs_router.get(
+    "/{sha256}",
+    summary="A proof-of-delivery photo (the dispatch desk's view, for disputes)",
+    responses={
+        200: {"content": {t: {} for t in PHOTO_TYPES}},
+        401: {"description": "Missing or unknown desk key", **PROBLEM},
+        404: {"description": "No such photo for this operator", **PROBLEM},
+    },
+)
+def get_photo(
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")], desk: CurrentDispatcher, session: SessionDep
+) -> Response:
+    photo = service.get_photo(session, operator_id=desk.operator_id, sha256=sha256)
+    return Response(
+        photo.data, media_type=photo.content_type, headers={"Cache-Control": "private, max-age=86400"}
+    )

@@ -13,6 +13,7 @@ produce picked up, each judged on its own.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -24,10 +25,10 @@ from sqlalchemy.orm import Session
 from carriers.unified import Direction, FailureReason, ParcelStatus
 from dispatch.callbacks import service as callbacks
 from dispatch.db import dialect_insert, utcnow
-from dispatch.errors import NotFound
+from dispatch.errors import NotFound, ValidationFailed
 from dispatch.fleet.service import DriverContext
 from dispatch.manifests import service as manifests
-from dispatch.models import EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
+from dispatch.models import DeliveryPhoto, EventKind, Manifest, ManifestParcel, Parcel, ParcelEvent
 from dispatch.tracking import service as tracking
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -280,3 +281,64 @@ def _route_event(
     setattr(manifest, column, event.occurred_at)
     session.flush()
     return "recorded"
+
+
+_IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    """``image/jpeg``, ``image/png`` or ``image/webp`` by the file's own first bytes; None otherwise."""
+    for magic, kind in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def store_photo(
+    session: Session, *, driver: DriverContext, sha256: str, data: bytes, max_bytes: int
+) -> tuple[DeliveryPhoto, bool]:
+    """Keep a proof-of-delivery photo under its digest; (the row, whether it is new). Uploading the same
+    photo again is a no-op. ``ValidationFailed`` naming ``sha256`` when the bytes have another digest,
+    ``body`` when they are empty, too large or not a JPEG, PNG or WebP image."""
+    sha256 = sha256.lower()
+    if not data:
+        raise _bad("body", "empty")
+    if len(data) > max_bytes:
+        raise _bad("body", f"{len(data)} bytes; at most {max_bytes}")
+    kind = image_type(data)
+    if kind is None:
+        raise _bad("body", "not a JPEG, PNG or WebP image")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise _bad("sha256", f"the photo's SHA-256 is {actual}")
+    found = session.get(DeliveryPhoto, (driver.operator_id, sha256))
+    if found is not None:
+        return found, False
+    photo = DeliveryPhoto(
+        operator_id=driver.operator_id,
+        sha256=sha256,
+        driver_id=driver.driver_id,
+        content_type=kind,
+        size_bytes=len(data),
+        data=data,
+    )
+    session.add(photo)
+    session.flush()
+    return photo, True
+
+
+def get_photo(session: Session, *, operator_id: uuid.UUID, sha256: str) -> DeliveryPhoto:
+    """The operator's photo with this digest; ``NotFound`` otherwise (another operator's included)."""
+    photo = session.get(DeliveryPhoto, (operator_id, sha256.lower()))
+    if photo is None:
+        raise NotFound(f"photo {sha256} not found")
+    return photo
+
+
+def _bad(field: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])

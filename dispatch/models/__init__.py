@@ -12,6 +12,7 @@ from dispatch.models.notification import Channel, DriverNotification, Notificati
 from dispatch.models.operator import DeskApiKey, DispatcherUser, Operator, UserRole
 from dispatch.models.outbox import OutboxMessage
 from dispatch.models.parcel import EventKind, Parcel, ParcelEvent
+from dispatch.models.photo import DeliveryPhoto
 from dispatch.models.plan import Plan, PlanStatus
 from dispatch.models.settlement import (
     ANY_PARTY,
@@ -42,6 +43,7 @@ __all__ = [
     "CallbackStatus",
     "CarrierAccount",
     "Channel",
+    "DeliveryPhoto",
     "DeskApiKey",
     "DispatcherUser",
     "Division",

@@ -67,6 +67,7 @@ DESK_PATHS = (
     "/v1/contracts",
     "/v1/settlements",
     "/v1/statements",
+    "/v1/proofs",
 )
 DRIVER_PATHS = ("/v1/driver/",)
 DRIVER_SCHEME = "DriverToken"
