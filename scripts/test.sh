@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv and run every check: ruff, mypy, import contracts, then the whole test suite against
 # PostgreSQL and Redis. Starts either service when it is down; fails (never skips) when one can't be reached.
+# Installs Debian's chromium (the driver page's browser test) when /usr/bin/chromium is missing.
 #
 #   ./scripts/test.sh [pytest args…]
 #
@@ -72,6 +73,22 @@ if ! redis_ready; then
       --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   fi
   wait_for Redis redis_ready
+fi
+
+echo "== checking Chromium (the driver page's browser test)"
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "   installing Debian's chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null \
+           && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || true
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "FAIL: /usr/bin/chromium is missing and could not be installed (apt-get install chromium);" \
+      "the driver page's browser test needs it and is not skipped" >&2
+    exit 1
+  fi
 fi
 
 echo "== ruff"
