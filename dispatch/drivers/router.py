@@ -42,16 +42,21 @@ def driver_manifest(
     driver: CurrentDriver,
     session: SessionDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match", max_length=200)] = None,
+    accept_encoding: Annotated[str | None, Header(alias="Accept-Encoding", max_length=200)] = None,
 ) -> Response:
-    tag, body = manifests.current_manifest_body(session, driver=driver)
-    etag = f'"{tag}"'
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(
-        body,
-        media_type="application/json",
-        headers={"ETag": etag, "Cache-Control": "private, no-cache"},
-    )
+    """Gzipped when the phone accepts it (each encoding has its own ETag; either revalidates)."""
+    tag, body, packed = manifests.current_manifest_body(session, driver=driver)
+    zipped = accept_encoding is not None and "gzip" in accept_encoding.lower()
+    etag = f'"{tag}-gz"' if zipped else f'"{tag}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if if_none_match is not None:
+        sent = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        if sent & {f'"{tag}"', f'"{tag}-gz"'}:
+            return Response(status_code=304, headers=headers)
+    if zipped:
+        headers["Content-Encoding"] = "gzip"
+        return Response(packed, media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post(

@@ -12,6 +12,7 @@ loading order (last stop loaded first) and the crate sort plan for the depot.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import threading
@@ -240,33 +241,35 @@ def current_manifest(session: Session, *, driver: DriverContext) -> Manifest:
     return manifest
 
 
-_BODIES: OrderedDict[tuple[uuid.UUID, str], bytes] = OrderedDict()
+_BODIES: OrderedDict[tuple[uuid.UUID, str], tuple[bytes, bytes]] = OrderedDict()
 _BODIES_LOCK = threading.Lock()
 _BODIES_MAX = 512
-"""Serialised manifests kept per process, by (id, etag): a manifest never changes once written (a new
-version is a new row), so a phone asking again costs a key lookup, not a JSON round trip."""
+"""Serialised manifests kept per process, by (id, etag), as JSON and gzipped JSON: a manifest never changes
+once written (a new version is a new row), so a phone asking again costs a key lookup, not a JSON round
+trip, and a rural link carries about a sixth of the bytes."""
 
 
-def current_manifest_body(session: Session, *, driver: DriverContext) -> tuple[str, bytes]:
-    """(etag, JSON body) of the driver's current manifest, serialised once per process."""
+def current_manifest_body(session: Session, *, driver: DriverContext) -> tuple[str, bytes, bytes]:
+    """(etag, JSON body, the body gzipped) of the driver's current manifest, made once per process."""
     row = session.execute(_newest_current(driver, Manifest.id, Manifest.etag)).one_or_none()
     if row is None:
         raise NotFound("no manifest is published for you")
     key = (row.id, row.etag)
     with _BODIES_LOCK:
-        body = _BODIES.get(key)
-        if body is not None:
+        cached = _BODIES.get(key)
+        if cached is not None:
             _BODIES.move_to_end(key)
-            return row.etag, body
+            return row.etag, *cached
     content = session.execute(select(Manifest.content).where(Manifest.id == row.id)).scalar_one()
     body = json.dumps(
         {"manifest_id": str(row.id), **content}, ensure_ascii=False, separators=(",", ":")
     ).encode()
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
     with _BODIES_LOCK:
-        _BODIES[key] = body
+        _BODIES[key] = (body, packed)
         while len(_BODIES) > _BODIES_MAX:
             _BODIES.popitem(last=False)
-    return row.etag, body
+    return row.etag, body, packed
 
 
 def on_published_route(parcel_id: Any, *, except_wave: tuple[date, int] | None = None) -> Any:

@@ -307,3 +307,23 @@ def test_a_delivery_preference_shows_on_the_manifest_and_is_consent_on_file(
         )
     ).scalar_one()
     assert "consent on file" in (scan.description or "")
+
+
+def test_the_manifest_is_gzipped_for_phones_that_accept_it(
+    plan_client: TestClient, db_session: Session
+) -> None:
+    """gzip when accepted (its own ETag), plain JSON otherwise; the same content either way; either ETag
+    revalidates to a 304."""
+    manifest, headers = _published(plan_client, db_session)
+    packed = plan_client.get("/v1/driver/manifest", headers={**headers, "Accept-Encoding": "gzip"})
+    plain = plan_client.get("/v1/driver/manifest", headers={**headers, "Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert packed.json() == plain.json() == manifest
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert int(packed.headers["content-length"]) < int(plain.headers["content-length"]) / 3
+    for etag in (packed.headers["etag"], plain.headers["etag"]):
+        again = plan_client.get(
+            "/v1/driver/manifest", headers={**headers, "Accept-Encoding": "gzip", "If-None-Match": etag}
+        )
+        assert again.status_code == 304
