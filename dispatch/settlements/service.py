@@ -583,7 +583,8 @@ def settle(
 ) -> SettleResult:
     """Compute and store the statements of every period of [first, last]; close them when asked.
     ``NotFound`` for an unknown operator; ``ValidationFailed`` for a bad range."""
-    operator = session.get(Operator, operator_id)
+    # One settlement at a time per operator: a second one waits here, then sees the first one's statements.
+    operator = session.get(Operator, operator_id, with_for_update=True)
     if operator is None:
         raise NotFound(f"operator {operator_id} not found")
     progress = on_progress or (lambda _f, _s: None)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carriers.unified import Brand, Direction, ParcelStatus, Temperature
@@ -807,3 +807,66 @@ def test_a_planned_published_and_delivered_day_settles_end_to_end(db_session: Se
         assert facts is not None
         expected_pay = 6_000 + (100 * facts["distance_m"] + 500) // 1000 + 100 * facts["stops"]
         assert pay[f"route={manifest['manifest_id']}"] == expected_pay
+
+
+def test_two_settlements_of_one_period_at_once_make_one_statement_each(committed_db: Any) -> None:
+    """Two runs racing over the same days: the second waits for the first and replaces its open
+    statements; each party ends with exactly one statement, priced once."""
+    import contextlib
+    import threading
+
+    from dispatch.models import Contract, Operator
+
+    with committed_db.session_scope() as session:
+        desk = make_desk_user(session)
+        tenant = make_tenant(session, operator_id=desk.operator_id)
+        session.add(
+            Contract(
+                operator_id=desk.operator_id,
+                party_kind="carrier",
+                party_id=tenant.carrier_id,
+                party_key=str(tenant.carrier_id),
+                version=1,
+                valid_from=date(2026, 11, 1),
+                terms=CARRIER_TERMS,
+            )
+        )
+        for _ in range(3):
+            _parcel(session, tenant, done="2026-11-10")
+    errors: list[BaseException] = []
+    both_computing = threading.Barrier(2)
+
+    def meet(_fraction: float, _stage: str) -> None:
+        # Without the operator lock both runs would get here together and then both insert; with it, the
+        # second is still waiting for the lock and the first goes on after a short wait.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_computing.wait(timeout=1.0)
+
+    def run() -> None:
+        try:
+            with committed_db.session_scope() as session:
+                service.settle(
+                    session,
+                    operator_id=desk.operator_id,
+                    first=date(2026, 11, 10),
+                    last=date(2026, 11, 10),
+                    settings=settings_for("sqlite://"),
+                    on_progress=meet,
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert errors == []
+        with committed_db.session_scope() as session:
+            found = service.list_statements(session, operator_id=desk.operator_id)
+            assert [(s.party_id, s.total_fen) for s in found] == [(tenant.carrier_id, 300)]
+            assert sum(ln.amount_fen for ln in service.statement_lines(session, found[0].id)) == 300
+    finally:
+        with committed_db.session_scope() as session:
+            session.execute(delete(Operator).where(Operator.id == desk.operator_id))
