@@ -197,6 +197,7 @@ def record_events(
         )
     accepted: list[dict[str, Any]] = []
     latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]] = {}
+    done: dict[uuid.UUID, datetime] = {}
     for index, event, parcel, status in pending:
         key = (parcel.id, f"driver:{event.event_id}")
         fresh = key in inserted
@@ -212,7 +213,9 @@ def record_events(
         )
         if fresh and (parcel.id not in latest or event.occurred_at >= latest[parcel.id][0]):
             latest[parcel.id] = (event.occurred_at, status)
-    tracking.move_statuses(session, latest, now=now)
+        if fresh and status in tracking.DONE_STATUSES:
+            done[parcel.id] = min(done.get(parcel.id, event.occurred_at), event.occurred_at)
+    tracking.move_statuses(session, latest, now=now, done=done)
     for index, event in routes:
         outcome = _route_event(session, driver=driver, event=event, now=now)
         if isinstance(outcome, str):

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from carriers.base import ParseResult, Severity
@@ -131,6 +131,7 @@ def ingest(
 
     accepted: list[AcceptedEvent] = []
     latest: dict[Any, TrackingEvent] = {}
+    done: dict[Any, datetime] = {}
     for index, event, parcel, key in pending:
         fresh = (parcel.id, key) in inserted
         inserted.discard((parcel.id, key))  # a repeat inside the same payload counts as a duplicate
@@ -147,8 +148,10 @@ def ingest(
             current = latest.get(parcel.id)
             if current is None or event.occurred_at >= current.occurred_at:
                 latest[parcel.id] = event
+            if event.status in DONE_STATUSES:
+                done[parcel.id] = min(done.get(parcel.id, event.occurred_at), event.occurred_at)
     # Move the status only forward in event time: a late-arriving older scan never rolls it back.
-    move_statuses(session, {pid: (e.occurred_at, e.status) for pid, e in latest.items()}, now=now)
+    move_statuses(session, {pid: (e.occurred_at, e.status) for pid, e in latest.items()}, now=now, done=done)
     accepted.sort(key=lambda a: a.index)
     rejected.sort(key=lambda r: r.index)
     recorded = sum(a.result == "recorded" for a in accepted)
@@ -165,40 +168,52 @@ def ingest(
 
 
 def move_statuses(
-    session: Session, latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]], *, now: datetime
+    session: Session,
+    latest: dict[uuid.UUID, tuple[datetime, ParcelStatus]],
+    *,
+    now: datetime,
+    done: dict[uuid.UUID, datetime] | None = None,
 ) -> None:
     """Each parcel's status moves to its newest new event, only forward in event time: one statement on
-    PostgreSQL (the rows as one JSON document), one per parcel elsewhere. A parcel reaching one of
-    ``DONE_STATUSES`` for the first time gets that event's time as ``done_at``."""
-    if not latest:
-        return
-    if is_postgres(session):
+    PostgreSQL (the rows as one JSON document), one per parcel elsewhere. ``done`` holds, per parcel, the
+    earliest new event with one of ``DONE_STATUSES``: ``done_at`` becomes the earliest such time ever
+    seen, whatever the status does (a late hand-over scan still counts from when it happened)."""
+    if latest and is_postgres(session):
         rows = [
-            {
-                "id": str(pid),
-                "status": status.value,
-                "status_at": at.isoformat(),
-                "done_at": at.isoformat() if status in DONE_STATUSES else None,
-            }
+            {"id": str(pid), "status": status.value, "status_at": at.isoformat()}
             for pid, (at, status) in latest.items()
         ]
         session.execute(
             text(
-                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now, "
-                "done_at = COALESCE(parcel.done_at, v.done_at) "
+                "UPDATE parcel SET status = v.status, status_at = v.status_at, updated_at = :now "
                 "FROM json_populate_recordset(NULL::parcel, CAST(:rows AS JSON)) AS v "
                 "WHERE parcel.id = v.id AND (parcel.status_at IS NULL OR parcel.status_at <= v.status_at)"
             ),
             {"rows": json.dumps(rows), "now": now},
         )
+    elif latest:
+        for parcel_id, (occurred_at, status) in latest.items():
+            session.execute(
+                update(Parcel)
+                .where(Parcel.id == parcel_id)
+                .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
+                .values(status=status, status_at=occurred_at, updated_at=now)
+            )
+    if not done:
         return
-    for parcel_id, (occurred_at, status) in latest.items():
-        values: dict[str, Any] = {"status": status, "status_at": occurred_at, "updated_at": now}
-        if status in DONE_STATUSES:
-            values["done_at"] = func.coalesce(Parcel.done_at, occurred_at)
+    if is_postgres(session):
+        session.execute(
+            text(
+                "UPDATE parcel SET done_at = LEAST(COALESCE(parcel.done_at, v.done_at), v.done_at) "
+                "FROM json_populate_recordset(NULL::parcel, CAST(:rows AS JSON)) AS v "
+                "WHERE parcel.id = v.id AND (parcel.done_at IS NULL OR parcel.done_at > v.done_at)"
+            ),
+            {"rows": json.dumps([{"id": str(pid), "done_at": at.isoformat()} for pid, at in done.items()])},
+        )
+        return
+    for parcel_id, at in done.items():
         session.execute(
             update(Parcel)
-            .where(Parcel.id == parcel_id)
-            .where((Parcel.status_at.is_(None)) | (Parcel.status_at <= occurred_at))
-            .values(**values)
+            .where(Parcel.id == parcel_id, (Parcel.done_at.is_(None)) | (Parcel.done_at > at))
+            .values(done_at=at)
         )

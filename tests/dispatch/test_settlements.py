@@ -519,24 +519,79 @@ def test_a_carrier_removed_mid_period_is_still_settled(client: TestClient, db_se
     assert done.id in _items(db_session, _lines(db_session, statement)[0]["line_id"])
 
 
-def test_done_at_is_the_first_settling_status(db_session: Session) -> None:
-    """A parcel handed to a station keeps that day as done_at when it is later signed for."""
+def test_done_at_is_the_earliest_settling_scan_whatever_the_status_does(db_session: Session) -> None:
+    """done_at is the earliest hand-over, delivery or pickup ever seen: kept when the parcel is later
+    signed for or fails, set from a batch whose newest scan is not a settling one, and moved earlier by a
+    hand-over scan that arrives late."""
     w = _world(db_session)
+    signed, failed_after, late = (_parcel(db_session, w.zto, done=None) for _ in range(3))
+    at_ = ParcelStatus.AT_STATION
+    move_statuses(
+        db_session,
+        {
+            signed.id: (_at("2026-11-10", 9), ParcelStatus.OUT_FOR_DELIVERY),
+            failed_after.id: (_at("2026-11-10", 16), ParcelStatus.RETURNED),
+            late.id: (_at("2026-11-12"), ParcelStatus.DELIVERED_AGENT),
+        },
+        now=_at("2026-11-12"),
+        done={failed_after.id: _at("2026-11-10", 14), late.id: _at("2026-11-12")},
+    )
+    move_statuses(
+        db_session,
+        {signed.id: (_at("2026-11-10", 14), at_)},
+        now=_at("2026-11-10"),
+        done={signed.id: _at("2026-11-10", 14)},
+    )
+    move_statuses(
+        db_session,
+        {signed.id: (_at("2026-11-12"), ParcelStatus.DELIVERED_AGENT)},
+        now=_at("2026-11-12"),
+        done={signed.id: _at("2026-11-12")},
+    )
+    move_statuses(
+        db_session,
+        {late.id: (_at("2026-11-09"), at_)},
+        now=_at("2026-11-12"),
+        done={late.id: _at("2026-11-09")},
+    )
+    for parcel in (signed, failed_after, late):
+        db_session.refresh(parcel)
+    assert (signed.status, signed.done_at) == (ParcelStatus.DELIVERED_AGENT, _at("2026-11-10", 14))
+    assert (failed_after.status, failed_after.done_at) == (ParcelStatus.RETURNED, _at("2026-11-10", 14))
+    assert (late.status, late.done_at) == (ParcelStatus.DELIVERED_AGENT, _at("2026-11-09"))
+
+
+def test_a_carrier_push_hand_over_then_exception_in_one_batch_is_still_billed(
+    client: TestClient, db_session: Session
+) -> None:
+    """A carrier's push with the station hand-over and a later exception for one parcel: the parcel's
+    status is the exception, and it is billed on the hand-over's day."""
+    from carriers.base import ParseResult
+    from carriers.unified import TrackingEvent
+    from dispatch.imports.service import carrier_context
+    from dispatch.tracking import service as tracking
+
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
     parcel = _parcel(db_session, w.zto, done=None)
-    move_statuses(
-        db_session, {parcel.id: (_at("2026-11-10"), ParcelStatus.OUT_FOR_DELIVERY)}, now=_at("2026-11-10")
+    events = (
+        TrackingEvent(
+            waybill_no=parcel.waybill_no, status=ParcelStatus.AT_STATION, occurred_at=_at("2026-11-10", 9)
+        ),
+        TrackingEvent(
+            waybill_no=parcel.waybill_no, status=ParcelStatus.EXCEPTION, occurred_at=_at("2026-11-11", 9)
+        ),
+    )
+    tracking.ingest(
+        db_session,
+        carrier=carrier_context(db_session, w.zto.carrier_id),
+        result=ParseResult(events=events, event_index=(0, 1), records=2),
+        actor="test",
     )
     db_session.refresh(parcel)
-    assert parcel.done_at is None
-    move_statuses(
-        db_session, {parcel.id: (_at("2026-11-10", 14), ParcelStatus.AT_STATION)}, now=_at("2026-11-10")
-    )
-    move_statuses(
-        db_session, {parcel.id: (_at("2026-11-12"), ParcelStatus.DELIVERED_AGENT)}, now=_at("2026-11-12")
-    )
-    db_session.refresh(parcel)
-    assert parcel.status is ParcelStatus.DELIVERED_AGENT
-    assert parcel.done_at == _at("2026-11-10", 14)
+    assert parcel.status is ParcelStatus.EXCEPTION
+    statement = _of(_settle(db_session, w, "2026-11-10", "2026-11-10"), "carrier", w.zto.carrier_id)
+    assert statement.total_fen == 100
 
 
 def test_a_carrier_reads_only_its_own_statements(client: TestClient, db_session: Session) -> None:
