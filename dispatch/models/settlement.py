@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, BigIntPK, JSONType, enum_type, new_id, utcnow
@@ -105,7 +105,7 @@ class Statement(Base):
     period_kind: Mapped[str] = mapped_column(String(8))
     """``day``, ``week``, ``month`` or ``custom``: what the dates span."""
     status: Mapped[StatementStatus] = mapped_column(enum_type(StatementStatus), default=StatementStatus.OPEN)
-    total_fen: Mapped[int] = mapped_column(default=0)
+    total_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     """What the party owes the operator (carrier) or is owed (keeper, driver): the sum of every line."""
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("settlement_run.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -129,10 +129,10 @@ class StatementLine(Base):
     rate_key: Mapped[str] = mapped_column(String(120))
     """What makes the charge: e.g. ``zone=near;up_to_g=3000``; lines of a statement differ by
     (kind, service_date, rate_key), and adjustments name the line they correct by the same three."""
-    quantity: Mapped[int] = mapped_column(default=0)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
     """Pieces, parcels or routes counted."""
-    unit_fen: Mapped[int | None]
-    amount_fen: Mapped[int]
+    unit_fen: Mapped[int | None] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
     contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     adjustment: Mapped[bool] = mapped_column(default=False)
@@ -144,7 +144,7 @@ class StatementItem(Base):
     """A line's amount for one parcel or one route (manifest): what makes every line traceable."""
 
     __tablename__ = "statement_item"
-    __table_args__ = (Index("ix_statement_item_line", "line_id"),)
+    __table_args__ = (Index("ix_statement_item_line", "line_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("statement_line.id", ondelete="CASCADE"))
@@ -152,4 +152,4 @@ class StatementItem(Base):
     # row later, and a month's items go in by the hundred thousand without a key check each.
     parcel_id: Mapped[uuid.UUID | None]
     manifest_id: Mapped[uuid.UUID | None]
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(BigInteger)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.errors import Conflict, ValidationFailed
-from dispatch.models import ANY_PARTY, CarrierAccount, Contract, Driver, PartyKind, Station
+from dispatch.errors import Conflict, NotFound, ValidationFailed
+from dispatch.models import ANY_PARTY, CarrierAccount, Contract, Driver, Operator, PartyKind, Station
 from dispatch.settlements.schemas import TERMS, ContractIn
 
 _PARTY_TABLE: dict[PartyKind, Any] = {
@@ -63,6 +63,8 @@ def create_contract(session: Session, *, operator_id: uuid.UUID, body: ContractI
                     }
                 ],
             )
+    # Contract changes of one operator one at a time (two first versions would both be version 1).
+    session.get(Operator, operator_id, with_for_update={"key_share": True})
     key = ANY_PARTY if body.party_id is None else str(body.party_id)
     same_party = (
         Contract.operator_id == operator_id,
@@ -80,8 +82,8 @@ def create_contract(session: Session, *, operator_id: uuid.UUID, body: ContractI
         old_end = old.valid_to or date.max
         if old.valid_from > new_end or old_end < body.valid_from:
             continue
-        if old.valid_to is None and old.valid_from < body.valid_from:
-            to_end = old
+        if old.valid_to is None and old.valid_from < body.valid_from and body.valid_to is None:
+            to_end = old  # an open-ended version takes over from an open-ended one
             continue
         raise Conflict(
             f"validity overlaps version {old.version} ({old.valid_from} – {old.valid_to or 'open'})",
@@ -107,6 +109,46 @@ def create_contract(session: Session, *, operator_id: uuid.UUID, body: ContractI
         terms=body.terms,
     )
     session.add(contract)
+    session.flush()
+    return contract
+
+
+def end_contract(
+    session: Session, *, operator_id: uuid.UUID, contract_id: uuid.UUID, valid_to: date | None
+) -> Contract:
+    """Set a version's last day (None: open-ended again). ``NotFound`` for another operator's;
+    ``ValidationFailed`` for a day before it starts; ``Conflict`` when the new span overlaps another
+    version. Closed statements priced by the old span keep their lines: settling them again adds
+    adjustments."""
+    session.get(Operator, operator_id, with_for_update={"key_share": True})
+    contract = session.get(Contract, contract_id)
+    if contract is None or contract.operator_id != operator_id:
+        raise NotFound(f"contract {contract_id} not found")
+    if valid_to is not None and valid_to < contract.valid_from:
+        raise ValidationFailed(
+            "valid_to is before valid_from",
+            errors=[{"field": "valid_to", "reason": f"before the version's first day {contract.valid_from}"}],
+        )
+    end = valid_to or date.max
+    for other in session.execute(
+        select(Contract).where(
+            Contract.operator_id == operator_id,
+            Contract.party_kind == contract.party_kind,
+            Contract.party_key == contract.party_key,
+            Contract.id != contract.id,
+        )
+    ).scalars():
+        if other.valid_from <= end and (other.valid_to or date.max) >= contract.valid_from:
+            raise Conflict(
+                f"would overlap version {other.version}",
+                errors=[
+                    {
+                        "field": "valid_to",
+                        "reason": f"overlaps version {other.version} from {other.valid_from}",
+                    }
+                ],
+            )
+    contract.valid_to = valid_to
     session.flush()
     return contract
 

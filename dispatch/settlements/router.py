@@ -12,7 +12,7 @@ from dispatch.deps import CurrentCarrier, CurrentDispatcher, SessionDep, Setting
 from dispatch.jobs.settlements import schedule_settlement
 from dispatch.models import PartyKind, Statement
 from dispatch.settlements import contracts, export, runs, service
-from dispatch.settlements.schemas import AdjustmentIn, ContractIn, IsoDate, SettleIn
+from dispatch.settlements.schemas import AdjustmentIn, ContractEndIn, ContractIn, IsoDate, SettleIn
 
 PROBLEM: dict[str, Any] = {
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -51,6 +51,25 @@ def create_contract(body: ContractIn, desk: CurrentDispatcher, session: SessionD
     return contracts.contract_view(
         contracts.create_contract(session, operator_id=desk.operator_id, body=body)
     )
+
+
+@contracts_router.patch(
+    "/{contract_id}",
+    summary="End a contract version on a day (or reopen it)",
+    responses={
+        **DESK_401,
+        404: {"description": "No such contract", **PROBLEM},
+        409: {"description": "The new span overlaps another version", **PROBLEM},
+        422: {"description": "A last day before the first", **PROBLEM},
+    },
+)
+def end_contract(
+    contract_id: uuid.UUID, body: ContractEndIn, desk: CurrentDispatcher, session: SessionDep
+) -> dict[str, Any]:
+    ended = contracts.end_contract(
+        session, operator_id=desk.operator_id, contract_id=contract_id, valid_to=body.valid_to
+    )
+    return contracts.contract_view(ended)
 
 
 @contracts_router.get("", summary="Every contract version of the operator", responses=DESK_401)

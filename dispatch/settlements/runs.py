@@ -26,8 +26,9 @@ PROGRESS_EVERY_S = 0.5
 def create_run(
     session: Session, *, operator_id: uuid.UUID, first: date, last: date, by: str, close: bool
 ) -> SettlementRun:
-    """A queued run; ``ValidationFailed`` for a range that cannot be settled (checked now, not in the job)."""
-    service.periods(first, last, by)
+    """A queued run; ``ValidationFailed`` for a range that cannot be settled, ``Conflict`` for one that
+    overlaps closed statements of other dates (both checked now, and again by the job)."""
+    service.overlapping_drafts(session, operator_id=operator_id, cut=service.periods(first, last, by))
     run = SettlementRun(
         operator_id=operator_id,
         period_from=first,

@@ -155,6 +155,14 @@ class ContractIn(BaseModel):
     )
 
 
+class ContractEndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_to: IsoDate | None = Field(
+        ..., description="The version's last day; null = until the next version."
+    )
+
+
 class SettleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

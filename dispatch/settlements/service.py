@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from carriers.unified import Direction, Temperature
 from dispatch.config import Settings
 from dispatch.db import is_postgres, utcnow
-from dispatch.errors import NotFound, ValidationFailed
+from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.models import (
     CarrierAccount,
     Contract,
@@ -62,7 +62,7 @@ from dispatch.models import (
 from dispatch.settlements.contracts import ContractBook, Version
 from dispatch.settlements.schemas import ANY_ZONE, CarrierTerms, DriverTerms, StationTerms
 from routing.distance import haversine_m
-from routing.split import largest_remainder
+from routing.split import SplitError, largest_remainder
 
 ProgressFn = Callable[[float, str], None]
 
@@ -70,6 +70,8 @@ MANUAL = "manual_adjustment"
 ADJUSTMENT = "adjustment"
 MAX_DAYS = 366
 """Longest range one settlement covers."""
+LOOKBACK = "lookback"
+"""The period kind of days before the range, priced only for a month's minimum and never written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,11 @@ def periods(first: date, last: date, by: str) -> list[Period]:
         raise ValidationFailed(
             "to is before from", errors=[{"field": "to", "reason": f"{last} is before from {first}"}]
         )
+    for name, day in (("from", first), ("to", last)):
+        if not 2000 <= day.year <= 2100:
+            raise ValidationFailed(
+                f"{name} out of range", errors=[{"field": name, "reason": "must be in the years 2000–2100"}]
+            )
     if (last - first).days + 1 > MAX_DAYS:
         raise ValidationFailed(
             "range too long", errors=[{"field": "to", "reason": f"at most {MAX_DAYS} days in one settlement"}]
@@ -219,8 +226,14 @@ def compute(
     progress = on_progress or (lambda _f, _s: None)
     cut = periods(first, last, by)
     by_day = {p.first + timedelta(days=i): p for p in cut for i in range((p.last - p.first).days + 1)}
+    # A month that ends in the range but starts before it: its earlier days are priced too (never
+    # written), so its minimum compares with the whole month's fees.
+    lookback = first.replace(day=1) if first.day != 1 and _month_end(first) <= last else first
+    if lookback < first:
+        earlier = Period(lookback, first - timedelta(days=1), LOOKBACK)
+        by_day.update((lookback + timedelta(days=i), earlier) for i in range((first - lookback).days))
     zone = ZoneInfo(operator.timezone)
-    start = datetime.combine(first, time(), zone).astimezone(UTC)
+    start = datetime.combine(lookback, time(), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
 
     contracts = list(session.execute(select(Contract).where(Contract.operator_id == operator.id)).scalars())
@@ -233,15 +246,17 @@ def compute(
     ):
         for row in session.execute(select(table.id, name).where(table.operator_id == operator.id)):
             drafts.names[(kind, row[0])] = row[1]
-    brands = {
-        row.id: row.brand
+    accounts = {
+        row.id: row
         for row in session.execute(
-            select(CarrierAccount.id, CarrierAccount.brand).where(CarrierAccount.operator_id == operator.id)
+            select(
+                CarrierAccount.id, CarrierAccount.brand, CarrierAccount.active, CarrierAccount.created_at
+            ).where(CarrierAccount.operator_id == operator.id)
         )
     }
-    for carrier_id, brand in brands.items():
+    for carrier_id, account in accounts.items():
         if drafts.names.get((PartyKind.CARRIER, carrier_id)) is None:
-            drafts.names[(PartyKind.CARRIER, carrier_id)] = brand.value
+            drafts.names[(PartyKind.CARRIER, carrier_id)] = account.brand.value
     stations = {
         r.id: r
         for r in session.execute(
@@ -256,10 +271,11 @@ def compute(
     station_distance = _station_distances(operator, stations, settings) if by_distance else {}
     progress(0.05, "loaded contracts")
 
-    # Every carrier with a contract in a period gets a statement, even an empty one (minimums apply).
+    # Every active carrier with a contract in a period gets a statement, even an empty one (minimums
+    # apply); a deactivated one only for what it had done.
     carrier_book = books[PartyKind.CARRIER]
     for period in cut:
-        for carrier_id in brands:
+        for carrier_id in (c for c, a in accounts.items() if a.active):
             if str(carrier_id) in carrier_book.parties_with_own(
                 period.first, period.last
             ) or carrier_book.has_default(period.first, period.last):
@@ -300,16 +316,18 @@ def compute(
         station_id,
         done_at,
     ) in rows:
-        parcels += 1
         minute = (done_at.year, done_at.month, done_at.day, done_at.hour, done_at.minute)
         day = day_of.get(minute)
         if day is None:  # converting each of 300,000 times costs more than the rest of the loop
             day = day_of[minute] = done_at.astimezone(zone).date()
+        real = day >= first  # else a day looked back at for a month's minimum
+        parcels += real
         pieces = max(1, pieces)
         pickup = direction is Direction.PICKUP
         version = carrier_book.on(carrier_id, day)
         if version is None:
-            unpriced[("carrier", str(carrier_id))] += 1
+            if real:
+                unpriced[("carrier", str(carrier_id))] += 1
         else:
             terms = cast(CarrierTerms, version.terms)
             draft = drafts.get(PartyKind.CARRIER, carrier_id, day)
@@ -346,7 +364,7 @@ def compute(
                 draft.line("cold_surcharge", day, "per_piece", fee, version).add(
                     pieces, fee * pieces, pid, None
                 )
-        if station_id is not None:
+        if station_id is not None and real:
             sversion = station_book.on(station_id, day)
             if sversion is None:
                 unpriced[("station", str(station_id))] += 1
@@ -368,18 +386,28 @@ def compute(
     routes = _routes(
         session, operator=operator, first=first, last=last, books=books, drafts=drafts, unpriced=unpriced
     )
-    _minimums(drafts, books[PartyKind.CARRIER])
+    _minimums(drafts, books[PartyKind.CARRIER], accounts, last, zone)
+    for key in [k for k, d in drafts.drafts.items() if d.period.kind == LOOKBACK]:
+        del drafts.drafts[key]
     progress(0.75, f"priced {routes} routes")
     warnings = [
         {
             "party_kind": kind,
             "party_id": party,
             "unpriced": count,
-            "reason": "no contract valid on the service day",
+            "reason": _WHY_UNPRICED.get(kind, _NO_CONTRACT),
         }
         for (kind, party), count in sorted(unpriced.items())
     ]
     return Computed(drafts.drafts, warnings, parcels, routes)
+
+
+_NO_CONTRACT = "no contract valid on the service day"
+_WHY_UNPRICED = {
+    "route": "a route with no driver, or published before routes kept their distance and carrier weights: "
+    "not paid, not shared",
+    "route_split": "the route's carrier weights cannot divide its pay: not shared",
+}
 
 
 class _Zones:
@@ -447,15 +475,11 @@ def _routes(
     driver_book, carrier_book = books[PartyKind.DRIVER], books[PartyKind.CARRIER]
     count = 0
     for manifest_id, driver_id, day, facts, content in manifests:
+        if driver_id is None or facts is None:  # no one drove it, or published before routes kept their facts
+            unpriced[("route", str(manifest_id))] += 1
+            continue
         count += 1
-        if facts is None:
-            facts = {
-                "distance_m": 0,
-                "stops": len(content.get("stops", [])),
-                "split_rule": "per_piece",
-                "split_weights": {},
-            }
-        version = driver_book.on(driver_id or "-", day)
+        version = driver_book.on(driver_id, day)
         if version is None:
             unpriced[("driver", str(driver_id) if driver_id else "-")] += 1
             continue
@@ -479,10 +503,14 @@ def _routes(
             )
             line.detail = detail
             line.add(1, pay, None, manifest_id)
-        weights = {k: Fraction(v) for k, v in (facts.get("split_weights") or {}).items()}
-        if not pay or not any(weights.values()):
+        try:
+            weights = {k: Fraction(v) for k, v in (facts.get("split_weights") or {}).items()}
+            if not pay or not any(weights.values()):
+                continue
+            parts = largest_remainder(pay, weights)
+        except (ValueError, ZeroDivisionError, SplitError):
+            unpriced[("route_split", str(manifest_id))] += 1
             continue
-        parts = largest_remainder(pay, weights)
         for carrier_key, part in parts.items():
             carrier_id = _as_uuid(carrier_key)
             if carrier_id is None:
@@ -493,13 +521,16 @@ def _routes(
             share = drafts.get(PartyKind.CARRIER, carrier_id, day).line(
                 "route_cost_share", day, f"route={manifest_id}", None, cversion
             )
+            # Enough to check the part (pay × weight ÷ total weight, largest remainder), and nothing about
+            # which competitors rode along or with how much.
             share.detail = {
                 "contract_version": cversion.version,
                 "plate": content.get("plate"),
                 "route_pay_fen": pay,
                 "split_rule": facts.get("split_rule"),
                 "weight": str(weights[carrier_key]),
-                "parts_fen": dict(parts),
+                "total_weight": str(sum(weights.values())),
+                "carriers_on_route": sum(1 for w in weights.values() if w),
             }
             share.add(1, part, None, manifest_id)
     return count
@@ -515,41 +546,55 @@ def _as_uuid(value: str) -> uuid.UUID | None:
 _FEE_KINDS = ("delivery_fee", "pickup_fee", "cod_fee", "cold_surcharge")
 
 
-def _minimums(drafts: _Drafts, book: ContractBook) -> None:
-    """Top each carrier's fees up to its monthly minimum, for every calendar month wholly in a period."""
-    for (kind, party, _), draft in list(drafts.drafts.items()):
+def _minimums(
+    drafts: _Drafts, book: ContractBook, accounts: dict[uuid.UUID, Any], last: date, zone: ZoneInfo
+) -> None:
+    """Top each active carrier's fees up to its monthly minimum, for every calendar month that ends in the
+    range: on the statement holding the month's last day, against the fees of the whole month (days before
+    the range were priced as ``LOOKBACK``), the minimum prorated by the days a contract with one covers
+    while the account existed."""
+    fees: dict[tuple[uuid.UUID, date], int] = defaultdict(int)
+    holder: dict[tuple[uuid.UUID, date], Draft] = {}
+    for (kind, party, _), draft in drafts.drafts.items():
         if kind is not PartyKind.CARRIER:
             continue
+        for line in draft.lines.values():
+            if line.kind in _FEE_KINDS and line.service_date is not None:
+                fees[(party, line.service_date.replace(day=1))] += line.amount_fen
         month = draft.period.first.replace(day=1)
         while month <= draft.period.last:
             month_end = _month_end(month)
-            if month >= draft.period.first and month_end <= draft.period.last:
-                _minimum(draft, book, party, month, month_end)
+            if draft.period.kind != LOOKBACK and draft.period.first <= month_end <= min(
+                draft.period.last, last
+            ):
+                holder[(party, month)] = draft
             month = month_end + timedelta(days=1)
+    for (party, month), draft in holder.items():
+        account = accounts.get(party)
+        if account is None or not account.active:
+            continue
+        opened = account.created_at.astimezone(zone).date()
+        _minimum(draft, book, party, month, _month_end(month), fees[(party, month)], opened)
 
 
-def _minimum(draft: Draft, book: ContractBook, party: uuid.UUID, month: date, month_end: date) -> None:
+def _minimum(
+    draft: Draft, book: ContractBook, party: uuid.UUID, month: date, month_end: date, fees: int, opened: date
+) -> None:
     days = (month_end - month).days + 1
     owed = Fraction(0)
     versions: dict[uuid.UUID, Version] = {}
     for i in range(days):
-        version = book.on(party, month + timedelta(days=i))
+        day = month + timedelta(days=i)
+        version = book.on(party, day) if day >= opened else None
         if version is not None:
             owed += Fraction(cast(CarrierTerms, version.terms).monthly_minimum_fen, days)
             versions[version.contract_id] = version
     minimum = int(owed)  # floor: prorating never charges a fen more than the days covered
-    fees = sum(
-        line.amount_fen
-        for line in draft.lines.values()
-        if line.kind in _FEE_KINDS
-        and line.service_date is not None
-        and month <= line.service_date <= month_end
-    )
     if minimum > fees:
-        last = book.on(party, month_end) or next(iter(versions.values()))
-        line = draft.line("monthly_minimum", month_end, f"month={month:%Y-%m}", None, last)
+        chosen = book.on(party, month_end) or next(iter(versions.values()))
+        line = draft.line("monthly_minimum", month_end, f"month={month:%Y-%m}", None, chosen)
         line.detail = {
-            "contract_version": last.version,
+            "contract_version": chosen.version,
             "minimum_fen": minimum,
             "fees_fen": fees,
             "days_in_month": days,
@@ -584,7 +629,8 @@ def settle(
     """Compute and store the statements of every period of [first, last]; close them when asked.
     ``NotFound`` for an unknown operator; ``ValidationFailed`` for a bad range."""
     # One settlement at a time per operator: a second one waits here, then sees the first one's statements.
-    operator = session.get(Operator, operator_id, with_for_update=True)
+    # FOR NO KEY UPDATE: the operator's other writes (their foreign-key checks) go on meanwhile.
+    operator = session.get(Operator, operator_id, with_for_update={"key_share": True})
     if operator is None:
         raise NotFound(f"operator {operator_id} not found")
     progress = on_progress or (lambda _f, _s: None)
@@ -593,6 +639,9 @@ def settle(
     )
     now = utcnow()
     cut = periods(first, last, by)
+    for draft_statement in overlapping_drafts(session, operator_id=operator_id, cut=cut):
+        session.delete(draft_statement)
+    session.flush()
     existing = {
         (s.party_kind, s.party_id, s.period_from): s for s in _statements_in(session, operator_id, cut)
     }
@@ -651,6 +700,53 @@ def settle(
     )
     progress(1.0, f"{len(statements)} statements")
     return SettleResult(statements, computed.warnings, computed.parcels, computed.routes, adjusted)
+
+
+def overlapping_drafts(session: Session, *, operator_id: uuid.UUID, cut: Sequence[Period]) -> list[Statement]:
+    """The operator's statements that overlap the periods without being one of them: open ones (drafts),
+    which settling replaces, so no day is ever on two statements. ``Conflict`` naming ``from`` when one of
+    them is closed or carries a desk correction: settle its own dates instead (the difference becomes
+    adjustment lines), or a range that does not overlap it."""
+    first, last = cut[0].first, cut[-1].last
+    exact = {(p.first, p.last) for p in cut}
+    found = [
+        s
+        for s in session.execute(
+            select(Statement).where(
+                Statement.operator_id == operator_id,
+                Statement.period_from <= last,
+                Statement.period_to >= first,
+            )
+        ).scalars()
+        if (s.period_from, s.period_to) not in exact
+    ]
+    corrected = set(
+        session.execute(
+            select(StatementLine.statement_id).where(
+                StatementLine.statement_id.in_([s.id for s in found]), StatementLine.kind == MANUAL
+            )
+        ).scalars()
+    )
+    blocking = sorted(
+        {
+            (s.period_from, s.period_to)
+            for s in found
+            if s.status is StatementStatus.CLOSED or s.id in corrected
+        }
+    )
+    if blocking:
+        spans = ", ".join(f"{a} – {b}" for a, b in blocking)
+        raise Conflict(
+            f"closed or corrected statements cover part of this range: {spans}",
+            errors=[
+                {
+                    "field": "from",
+                    "reason": f"statements for {spans} are closed or corrected; settle exactly those dates "
+                    "(differences become adjustment lines) or a range that does not overlap them",
+                }
+            ],
+        )
+    return found
 
 
 def _statements_in(session: Session, operator_id: uuid.UUID, cut: Sequence[Period]) -> Iterator[Statement]:
@@ -985,15 +1081,31 @@ def add_adjustment(
         raise ValidationFailed(
             "an adjustment of 0 changes nothing", errors=[{"field": "amount_fen", "reason": "must not be 0"}]
         )
-    refs: tuple[tuple[str, uuid.UUID | None, type[Parcel] | type[Manifest]], ...] = (
-        ("parcel_id", parcel_id, Parcel),
-        ("manifest_id", manifest_id, Manifest),
-    )
-    for name, value, table in refs:
-        if value is not None:
-            owner = session.execute(select(table.operator_id).where(table.id == value)).scalar_one_or_none()
-            if owner != statement.operator_id:
-                raise ValidationFailed(f"no such {name}", errors=[{"field": name, "reason": "not found"}])
+    # The parcel or route must be the statement's party's own: a carrier's statement never names another
+    # carrier's waybill.
+    parcel_owner = {
+        PartyKind.CARRIER: Parcel.carrier_id,
+        PartyKind.STATION: Parcel.station_id,
+        PartyKind.DRIVER: None,
+    }[statement.party_kind]
+    if parcel_id is not None:
+        stmt = select(Parcel.id).where(Parcel.id == parcel_id, Parcel.operator_id == statement.operator_id)
+        if parcel_owner is not None:
+            stmt = stmt.where(parcel_owner == statement.party_id)
+        if session.execute(stmt).first() is None:
+            raise ValidationFailed(
+                "no such parcel", errors=[{"field": "parcel_id", "reason": "not the party's"}]
+            )
+    if manifest_id is not None:
+        stmt = select(Manifest.id).where(
+            Manifest.id == manifest_id, Manifest.operator_id == statement.operator_id
+        )
+        if statement.party_kind is PartyKind.DRIVER:
+            stmt = stmt.where(Manifest.driver_id == statement.party_id)
+        if session.execute(stmt).first() is None:
+            raise ValidationFailed(
+                "no such route", errors=[{"field": "manifest_id", "reason": "not the party's"}]
+            )
     now = utcnow()
     line = DraftLine(MANUAL, None, f"manual:{uuid.uuid4().hex[:12]}", None, None)
     line.add(1, amount_fen, parcel_id, manifest_id)

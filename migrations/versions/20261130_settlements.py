@@ -118,7 +118,7 @@ def upgrade() -> None:
             sa.Enum("open", "closed", name="statementstatus", native_enum=False, length=32),
             nullable=False,
         ),
-        sa.Column("total_fen", sa.Integer(), nullable=False),
+        sa.Column("total_fen", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", dispatch.db.UTCDateTime(timezone=True), nullable=False),
@@ -157,9 +157,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("service_date", sa.Date(), nullable=True),
         sa.Column("rate_key", sa.String(length=120), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_fen", sa.Integer(), nullable=True),
-        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("unit_fen", sa.BigInteger(), nullable=True),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.Column("contract_id", sa.Uuid(), nullable=True),
         sa.Column(
             "detail",
@@ -194,7 +194,7 @@ def upgrade() -> None:
         sa.Column("line_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("parcel_id", sa.Uuid(), nullable=True),
         sa.Column("manifest_id", sa.Uuid(), nullable=True),
-        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["line_id"],
             ["statement_line.id"],
@@ -204,7 +204,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_statement_item")),
     )
     with op.batch_alter_table("statement_item", schema=None) as batch_op:
-        batch_op.create_index("ix_statement_item_line", ["line_id"], unique=False)
+        batch_op.create_index("ix_statement_item_line", ["line_id", "id"], unique=False)
 
     with op.batch_alter_table("manifest", schema=None) as batch_op:
         batch_op.add_column(

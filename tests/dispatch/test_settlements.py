@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,10 +18,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from carriers.unified import Brand, Direction, ParcelStatus, Temperature
+from dispatch.errors import Conflict
 from dispatch.fleet import service as fleet
 from dispatch.models import CarrierAccount, Manifest, Parcel, Plan, PlanStatus, StatementItem, Station
 from dispatch.settlements import service
 from dispatch.tracking.service import move_statuses
+from routing.split import largest_remainder
 from tests.builders import DeskUser, Tenant, make_desk_user, make_tenant, waybill
 from tests.conftest import settings_for
 
@@ -272,19 +275,85 @@ def test_overlapping_bad_and_foreign_contracts_are_refused(client: TestClient, d
     assert [(c["valid_from"], c["valid_to"]) for c in listed] == [("2026-11-01", "2026-11-30")]
 
 
-def test_monthly_minimum_tops_up_a_whole_month_only(client: TestClient, db_session: Session) -> None:
-    """A month's fees under the minimum are topped up to it on the month's statement; a week's is not."""
+def _account_opened(session: Session, tenant: Tenant, day: str) -> None:
+    session.execute(
+        update(CarrierAccount).where(CarrierAccount.id == tenant.carrier_id).values(created_at=_at(day, 0))
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "by"),
+    [
+        ("2026-11-01", "2026-11-30", "period"),
+        ("2026-11-01", "2026-11-30", "week"),
+        ("2026-11-01", "2026-11-30", "day"),
+        ("2026-11-16", "2026-11-30", "period"),  # the month's first half was settled before, or never
+    ],
+)
+def test_monthly_minimum_tops_up_the_whole_month_on_its_last_day(
+    client: TestClient, db_session: Session, first: str, last: str, by: str
+) -> None:
+    """However the month is cut into statements, its fees (all of them, days before the range included)
+    are topped up to the minimum once, on the statement holding the month's last day; a month still going
+    on gets none."""
     w = _world(db_session)
+    _account_opened(db_session, w.zto, "2026-10-01")
     _carrier_contract(client, w, w.zto, monthly_minimum_fen=10_000)
     _parcel(db_session, w.zto, done="2026-11-03")  # 100 fen of fees
-    month = _of(_settle(db_session, w, "2026-11-01", "2026-11-30"), "carrier", w.zto.carrier_id)
-    assert month.period_kind == "month"
-    topup = [ln for ln in _lines(db_session, month) if ln["kind"] == "monthly_minimum"]
-    assert [(t["amount_fen"], t["detail"]["fees_fen"]) for t in topup] == [(9_900, 100)]
-    assert month.total_fen == 10_000
-    week = _of(_settle(db_session, w, "2026-11-02", "2026-11-08"), "carrier", w.zto.carrier_id)
-    assert week.period_kind == "week"
-    assert week.total_fen == 100
+    _parcel(db_session, w.zto, done="2026-11-20")  # 100 more
+    result = _settle(db_session, w, first, last, by=by)
+    topups = [
+        (s.period_to, ln["amount_fen"], ln["detail"]["fees_fen"])
+        for s in result.statements
+        for ln in _lines(db_session, s)
+        if ln["kind"] == "monthly_minimum"
+    ]
+    assert topups == [(date(2026, 11, 30), 9_800, 200)]
+    ongoing = _settle(db_session, w, "2026-12-01", "2026-12-07")
+    assert all(ln["kind"] != "monthly_minimum" for s in ongoing.statements for ln in _lines(db_session, s))
+
+
+def test_monthly_minimum_is_prorated_from_the_accounts_start_and_spares_removed_carriers(
+    client: TestClient, db_session: Session
+) -> None:
+    """A carrier that joined on the 16th owes half November's minimum; a deactivated one owes none and
+    gets no empty statement."""
+    w = _world(db_session)
+    _account_opened(db_session, w.zto, "2026-11-16")
+    _account_opened(db_session, w.yto, "2026-10-01")
+    for tenant in (w.zto, w.yto):
+        _carrier_contract(client, w, tenant, monthly_minimum_fen=9_000)
+    db_session.execute(
+        update(CarrierAccount).where(CarrierAccount.id == w.yto.carrier_id).values(active=False)
+    )
+    result = _settle(db_session, w, "2026-11-01", "2026-11-30")
+    assert [(s.party_id, s.total_fen) for s in result.statements] == [(w.zto.carrier_id, 4_500)]
+
+
+def test_statements_never_overlap(client: TestClient, db_session: Session) -> None:
+    """Settling a week inside a settled month replaces the month's open statements, so no parcel is on
+    two; inside a closed month it is a 409 naming from, through the API too."""
+    w = _world(db_session)
+    _carrier_contract(client, w, w.zto)
+    _parcel(db_session, w.zto, done="2026-11-03")
+    _settle(db_session, w, "2026-11-01", "2026-11-30")
+    week = _settle(db_session, w, "2026-11-02", "2026-11-08")
+    listed = service.list_statements(db_session, operator_id=w.desk.operator_id)
+    assert [(s.period_from, s.period_to, s.total_fen) for s in listed] == [
+        (date(2026, 11, 2), date(2026, 11, 8), 100)
+    ]
+    assert week.statements[0].id == listed[0].id
+    _settle(db_session, w, "2026-11-02", "2026-11-08", close=True)
+    with pytest.raises(Conflict) as refused:
+        _settle(db_session, w, "2026-11-01", "2026-11-30")
+    assert refused.value.errors == [{"field": "from", "reason": refused.value.errors[0]["reason"]}]
+    assert "2026-11-02 – 2026-11-08" in refused.value.errors[0]["reason"]
+    resp = client.post(
+        "/v1/settlements", json={"from": "2026-11-01", "to": "2026-11-30"}, headers=w.desk.auth
+    )
+    assert resp.status_code == 409
+    assert resp.json()["errors"][0]["field"] == "from"
+    assert _settle(db_session, w, "2026-11-09", "2026-11-30").statements[0].total_fen == 0
 
 
 def test_a_period_with_no_data_gives_empty_statements_for_contracted_carriers(
@@ -446,16 +515,18 @@ def test_driver_pay_and_route_shares_split_exactly(client: TestClient, db_sessio
             assert ln["kind"] == "route_cost_share"
             if ln["rate_key"] == f"route={shared.id}":
                 assert ln["detail"]["route_pay_fen"] == pay_shared
-                assert sum(ln["detail"]["parts_fen"].values()) == pay_shared
+                assert ln["detail"]["total_weight"] == "14/3"
+                assert ln["detail"]["carriers_on_route"] == 3
+                others = {zto, yto, sto} - {str(tenant.carrier_id)}
+                assert not any(o in json.dumps(ln["detail"]) for o in others)  # no competitor named
                 parts[str(tenant.carrier_id)] = ln["amount_fen"]
             else:
                 assert ln["rate_key"] == f"route={alone.id}"
                 assert ln["amount_fen"] == pay_alone
     exact = {zto: Fraction(7, 3), yto: Fraction(4, 3), sto: Fraction(1)}
-    total_weight = sum(exact.values())
-    for carrier in (zto, yto):
-        quota = pay_shared * exact[carrier] / total_weight
-        assert abs(parts[carrier] - quota) < 1
+    split = largest_remainder(pay_shared, exact)
+    assert sum(split.values()) == pay_shared
+    assert (parts[zto], parts[yto]) == (split[zto], split[yto])  # STO's part stays with the operator
     assert _of(result, "carrier", third.carrier_id).total_fen == 0
 
 
@@ -925,3 +996,67 @@ def test_two_settlements_of_one_period_at_once_make_one_statement_each(committed
     finally:
         with committed_db.session_scope() as session:
             session.execute(delete(Operator).where(Operator.id == desk.operator_id))
+
+
+def test_a_version_is_ended_by_the_desk_and_a_bounded_one_never_cuts_an_open_one(
+    client: TestClient, db_session: Session
+) -> None:
+    """A December-only version inside an open-ended one is a 409 (ending the open one would leave January
+    unpriced); PATCH ends the open one on 30 November, then December's version fits; another operator's
+    contract is a 404; a last day before the first a 422."""
+    w = _world(db_session)
+    open_one = _carrier_contract(client, w, w.zto)
+    december = {
+        "party_kind": "carrier",
+        "party_id": str(w.zto.carrier_id),
+        "valid_from": "2026-12-01",
+        "valid_to": "2026-12-31",
+        "terms": CARRIER_TERMS,
+    }
+    assert _contract(client, w.desk, december, status=409)["errors"][0]["field"] == "valid_from"
+    url = f"/v1/contracts/{open_one['contract_id']}"
+    ended = client.patch(url, json={"valid_to": "2026-11-30"}, headers=w.desk.auth)
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["valid_to"] == "2026-11-30"
+    _contract(client, w.desk, december)
+    assert client.patch(url, json={"valid_to": None}, headers=w.desk.auth).status_code == 409
+    assert client.patch(url, json={"valid_to": "2026-10-01"}, headers=w.desk.auth).status_code == 422
+    stranger = make_desk_user(db_session)
+    assert client.patch(url, json={"valid_to": "2026-11-29"}, headers=stranger.auth).status_code == 404
+
+
+def test_unpayable_routes_and_foreign_corrections_are_refused_or_reported(
+    client: TestClient, db_session: Session
+) -> None:
+    """A route with no driver is neither paid nor shared and is reported; a correction naming another
+    carrier's parcel is a 422; a range outside 2000–2100 is a 422 naming the field."""
+    w = _world(db_session)
+    _contract(
+        client,
+        w.desk,
+        {"party_kind": "driver", "valid_from": "2026-11-01", "terms": {"route_fixed_fen": 100}},
+    )
+    _carrier_contract(client, w, w.zto, share_route_cost=True)
+    ghost = _route(
+        db_session,
+        w,
+        day="2026-11-10",
+        driver=None,
+        weights={str(w.zto.carrier_id): "1"},
+        distance_m=1000,
+        stops=1,
+    )
+    result = _settle(db_session, w, "2026-11-10", "2026-11-10")
+    assert result.routes == 0
+    assert [x["party_id"] for x in result.warnings if x["party_kind"] == "route"] == [str(ghost.id)]
+    statement = _of(result, "carrier", w.zto.carrier_id)
+    assert statement.total_fen == 0
+    theirs = _parcel(db_session, w.yto, done="2026-11-10")
+    resp = client.post(
+        f"/v1/statements/{statement.id}/adjustments",
+        headers=w.desk.auth,
+        json={"amount_fen": 10, "reason": "x", "parcel_id": str(theirs.id)},
+    )
+    assert (resp.status_code, resp.json()["errors"][0]["field"]) == (422, "parcel_id")
+    far = client.post("/v1/settlements", json={"from": "2026-11-01", "to": "9999-12-31"}, headers=w.desk.auth)
+    assert (far.status_code, far.json()["errors"][0]["field"]) == (422, "to")
