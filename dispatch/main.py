@@ -216,6 +216,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(settlements_router.settlements_router)
     app.include_router(settlements_router.statements_router)
     app.include_router(settlements_router.carrier_router)
+    app.include_router(settlements_router.carrier_contracts_router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

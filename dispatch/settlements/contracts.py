@@ -166,11 +166,21 @@ def contract_view(contract: Contract) -> dict[str, Any]:
 
 
 def list_contracts(
-    session: Session, *, operator_id: uuid.UUID, party_kind: PartyKind | None = None
+    session: Session,
+    *,
+    operator_id: uuid.UUID,
+    party_kind: PartyKind | None = None,
+    carrier_id: uuid.UUID | None = None,
 ) -> list[Contract]:
+    """The operator's contract versions; with ``carrier_id``, only that carrier's own and the carriers'
+    default (what prices its parcels)."""
     stmt = select(Contract).where(Contract.operator_id == operator_id)
     if party_kind is not None:
         stmt = stmt.where(Contract.party_kind == party_kind)
+    if carrier_id is not None:
+        stmt = stmt.where(
+            Contract.party_kind == PartyKind.CARRIER, Contract.party_key.in_([str(carrier_id), ANY_PARTY])
+        )
     return list(
         session.execute(stmt.order_by(Contract.party_kind, Contract.party_key, Contract.valid_from)).scalars()
     )

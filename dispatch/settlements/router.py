@@ -27,6 +27,7 @@ contracts_router = APIRouter(prefix="/v1/contracts", tags=["settlement"])
 settlements_router = APIRouter(prefix="/v1/settlements", tags=["settlement"])
 statements_router = APIRouter(prefix="/v1/statements", tags=["settlement"])
 carrier_router = APIRouter(prefix="/v1/carrier/statements", tags=["settlement"])
+carrier_contracts_router = APIRouter(prefix="/v1/carrier/contracts", tags=["settlement"])
 
 Format = Literal["csv", "xlsx"]
 MEDIA = {
@@ -293,6 +294,15 @@ def carrier_export(
         session, operator_id=carrier.operator_id, statement_id=statement_id, carrier_id=carrier.carrier_id
     )
     return _export(session, statement, format, detail)
+
+
+@carrier_contracts_router.get(
+    "", summary="The contract versions that price this carrier's parcels", responses=CARRIER_401
+)
+def carrier_contracts(carrier: CurrentCarrier, session: SessionDep) -> dict[str, Any]:
+    """Its own versions and the operator's default for carriers; never another carrier's."""
+    found = contracts.list_contracts(session, operator_id=carrier.operator_id, carrier_id=carrier.carrier_id)
+    return {"items": [contracts.contract_view(c) for c in found]}
 
 
 def _items_page(session: Any, statement: Statement, line_id: int, after: int, limit: int) -> dict[str, Any]:

@@ -683,6 +683,13 @@ def test_a_carrier_reads_only_its_own_statements(client: TestClient, db_session:
     own_line = _lines(db_session, own)[0]["line_id"]
     their_line = _lines(db_session, theirs)[0]["line_id"]
 
+    visible = client.get("/v1/carrier/contracts", headers=w.zto.auth).json()["items"]
+    assert [c["party_id"] for c in visible] == [str(w.zto.carrier_id)]  # not YTO's, not the keepers'
+    default = {"party_kind": "carrier", "valid_from": "2027-01-01", "terms": CARRIER_TERMS}
+    _contract(client, w.desk, default)
+    for tenant in (w.zto, w.yto):
+        visible = client.get("/v1/carrier/contracts", headers=tenant.auth).json()["items"]
+        assert sorted(str(c["party_id"]) for c in visible) == sorted([str(tenant.carrier_id), "None"])
     listed = client.get("/v1/carrier/statements", headers=w.zto.auth).json()["items"]
     assert [s["statement_id"] for s in listed] == [str(own.id)]
     got = client.get(f"/v1/carrier/statements/{own.id}", headers=w.zto.auth)
