@@ -275,6 +275,8 @@ def settle_month(url: str, operator_id: uuid.UUID, first: date, last: date) -> d
     engine = make_engine(url, pool_size=2)
     database = Database(engine)
     with database.session_scope() as session:  # a fresh start: no statements from an earlier repeat
+        old = select(StatementLine.id).join(Statement).where(Statement.operator_id == operator_id)
+        session.execute(delete(StatementItem).where(StatementItem.line_id.in_(old)))
         session.execute(delete(Statement).where(Statement.operator_id == operator_id))
     started = time.perf_counter()
     with database.session_scope() as session:

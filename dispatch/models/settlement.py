@@ -147,9 +147,10 @@ class StatementItem(Base):
     __table_args__ = (Index("ix_statement_item_line", "line_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("statement_line.id", ondelete="CASCADE"))
     # Plain ids, no foreign keys: an item must keep naming its parcel or route whatever happens to that
-    # row later, and a month's items go in by the hundred thousand without a key check each.
+    # row later, and a month's items go in by the hundred thousand without a key check each (the service
+    # deletes a line's items with the line).
+    line_id: Mapped[int] = mapped_column(BigIntPK)
     parcel_id: Mapped[uuid.UUID | None]
     manifest_id: Mapped[uuid.UUID | None]
     amount_fen: Mapped[int] = mapped_column(BigInteger)

@@ -208,13 +208,15 @@ class ContractBook:
             self._by_key[c.party_key].append(
                 Version(c.id, c.version, c.valid_from, c.valid_to or date.max, parse_terms(kind, c.terms))
             )
-        self._cache: dict[tuple[str, date], Version | None] = {}
+        self._cache: dict[tuple[uuid.UUID | str, date], Version | None] = {}
 
     def on(self, party_id: uuid.UUID | str, day: date) -> Version | None:
-        key = (str(party_id), day)
-        if key not in self._cache:
-            self._cache[key] = self._find(str(party_id), day) or self._find(ANY_PARTY, day)
-        return self._cache[key]
+        key = (party_id, day)
+        try:
+            return self._cache[key]
+        except KeyError:
+            found = self._cache[key] = self._find(str(party_id), day) or self._find(ANY_PARTY, day)
+            return found
 
     def _find(self, key: str, day: date) -> Version | None:
         for v in self._by_key.get(key, ()):

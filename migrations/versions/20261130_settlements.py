@@ -195,12 +195,6 @@ def upgrade() -> None:
         sa.Column("parcel_id", sa.Uuid(), nullable=True),
         sa.Column("manifest_id", sa.Uuid(), nullable=True),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["line_id"],
-            ["statement_line.id"],
-            name=op.f("fk_statement_item_line_id_statement_line"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_statement_item")),
     )
     with op.batch_alter_table("statement_item", schema=None) as batch_op:
