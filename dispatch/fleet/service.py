@@ -123,9 +123,15 @@ def revoke_driver_token(session: Session, *, token_id: uuid.UUID) -> None:
         record.revoked_at = utcnow()
 
 
-def authenticate_driver(session: Session, *, token: str, device_id: str) -> DriverContext:
+class DeviceNotBound(Exception):
+    """The token is good but no device is bound to it yet (``authenticate_driver(bind=False)``)."""
+
+
+def authenticate_driver(session: Session, *, token: str, device_id: str, bind: bool = True) -> DriverContext:
     """The driver behind a shift token presented from ``device_id``; the first device to present it is
-    bound to it. One identical ``Unauthorized`` for every refusal."""
+    bound to it. One identical ``Unauthorized`` for every refusal. With ``bind`` False, a token no device
+    is bound to yet raises ``DeviceNotBound`` instead of binding (so the caller binds in a transaction of
+    its own)."""
     device_id = device_id.strip()
     if (
         not token.startswith(DRIVER_TOKEN_PREFIX)
@@ -149,6 +155,8 @@ def authenticate_driver(session: Session, *, token: str, device_id: str) -> Driv
         or not driver.active
     ):
         raise Unauthorized()
+    if record.device_id is None and not bind:
+        raise DeviceNotBound
     if record.device_id is None:
         # Bind on first use; a concurrent first use from another device loses the race and is refused.
         result = session.execute(
