@@ -17,7 +17,7 @@ from dispatch.accounts.service import CarrierContext, DeskContext, authenticate,
 from dispatch.config import Settings
 from dispatch.db import Database
 from dispatch.errors import ClientDisconnected, MalformedBody, Unauthorized, ValidationFailed
-from dispatch.fleet.service import DeviceNotBound, DriverContext, authenticate_driver
+from dispatch.fleet.service import DriverContext, authenticate_driver
 from dispatch.idempotency import check_key
 
 
@@ -88,7 +88,6 @@ _driver_bearer = HTTPBearer(
 def current_driver(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_driver_bearer)],
-    session: SessionDep,
     device_id: Annotated[
         str | None,
         Header(
@@ -102,13 +101,8 @@ def current_driver(
     if credentials is None or credentials.scheme.lower() != "bearer" or not device_id:
         raise Unauthorized()
 
-    try:  # the request's own transaction: one round of queries per request
-        return authenticate_driver(session, token=credentials.credentials, device_id=device_id, bind=False)
-    except DeviceNotBound:
-        pass
-    # Binding the device is a write that must stand even when the request then fails: its own transaction.
-    with get_database(request).session_scope() as own:
-        return authenticate_driver(own, token=credentials.credentials, device_id=device_id)
+    with get_database(request).session_scope() as session:  # binding the device is a write
+        return authenticate_driver(session, token=credentials.credentials, device_id=device_id)
 
 
 CurrentDriver = Annotated[DriverContext, Depends(current_driver)]

@@ -123,15 +123,9 @@ def revoke_driver_token(session: Session, *, token_id: uuid.UUID) -> None:
         record.revoked_at = utcnow()
 
 
-class DeviceNotBound(Exception):
-    """The token is good but no device is bound to it yet (``authenticate_driver(bind=False)``)."""
-
-
-def authenticate_driver(session: Session, *, token: str, device_id: str, bind: bool = True) -> DriverContext:
+def authenticate_driver(session: Session, *, token: str, device_id: str) -> DriverContext:
     """The driver behind a shift token presented from ``device_id``; the first device to present it is
-    bound to it. One identical ``Unauthorized`` for every refusal. With ``bind`` False, a token no device
-    is bound to yet raises ``DeviceNotBound`` instead of binding (so the caller binds in a transaction of
-    its own)."""
+    bound to it. One identical ``Unauthorized`` for every refusal."""
     device_id = device_id.strip()
     if (
         not token.startswith(DRIVER_TOKEN_PREFIX)
@@ -155,8 +149,6 @@ def authenticate_driver(session: Session, *, token: str, device_id: str, bind: b
         or not driver.active
     ):
         raise Unauthorized()
-    if record.device_id is None and not bind:
-        raise DeviceNotBound
     if record.device_id is None:
         # Bind on first use; a concurrent first use from another device loses the race and is refused.
         result = session.execute(
