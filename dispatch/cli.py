@@ -895,6 +895,7 @@ def demo(
         " -H 'X-Device-Id: demo-phone'",
         f"curl -s '{base}/v1/statements?party_kind=carrier' -H 'Authorization: Bearer {desk_key}'",
         f"curl -s {base}/v1/carrier/statements -H 'Authorization: Bearer {key}'",
+        f"open {base}/driver   # the driver's phone page: paste {driver['token']}",
         f"open {base}/docs",
     ]
     _emit(seeded)
