@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from carriers.unified import FailureReason, ParcelStatus
 from dispatch import migrate
@@ -188,11 +188,20 @@ def live_server() -> Iterator[LiveServer]:
         drop_database(url)
 
 
-def _published_route(live: LiveServer) -> tuple[str, uuid.UUID, dict[str, Any]]:
+def _published_route(
+    live: LiveServer, *, lockers: tuple[str, ...] = ()
+) -> tuple[str, uuid.UUID, dict[str, Any]]:
     """A wave planned and published through the desk API; the shift token of the driver with the most
-    deliveries, and that driver's manifest id and content."""
+    deliveries, and that driver's manifest id and content. ``lockers``: brands whose first parcel's
+    recipient chose a locker."""
     with live.database.session_scope() as session:
-        desk, _, _ = _county_day(session)
+        desk, waybills, _ = _county_day(session)
+        for brand in lockers:
+            session.execute(
+                update(Parcel)
+                .where(Parcel.waybill_no == waybills[brand][0])
+                .values(delivery_preference="locker")
+            )
     with httpx.Client(base_url=live.base_url, timeout=120) as http:
         created = http.post("/v1/plans", json={"service_date": DAY, "wave": 1}, headers=desk.auth)
         assert created.status_code == 202, created.text
@@ -447,3 +456,31 @@ def test_a_scan_the_server_refuses_is_shown_and_never_sent_again(live_server: Li
             assert manifest.started_at is not None
             assert manifest.ended_at is not None
         assert page_errors == []
+
+
+def test_a_locker_the_recipient_chose_is_preselected_with_consent_on_file(live_server: LiveServer) -> None:
+    """A parcel whose recipient chose a locker opens its delivery sheet on the locker with the consent
+    ticked (on file); confirming needs nothing more, and the server records the hand-over at the locker."""
+    token, _manifest_id, content = _published_route(live_server, lockers=("zto", "yto"))
+    chosen = [
+        item["waybill_no"]
+        for stop in content["stops"]
+        for items in stop["deliveries_by_carrier"].values()
+        for item in items
+        if item["consent_on_file"]
+    ]
+    assert chosen, content
+    with _phone() as (_context, page, page_errors):
+        _sign_in(page, live_server.base_url, token, content)
+        row = page.locator(f'.parcel[data-waybill="{chosen[0]}"]')
+        row.locator(".act-deliver").click()
+        sheet = page.locator("#sheet")
+        expect(sheet.locator('input[name="handover"][value="locker"]')).to_be_checked()
+        expect(sheet.locator("#consent")).to_be_checked()
+        sheet.locator("#sheet-confirm").click()
+        expect(sheet).to_be_hidden()
+        expect(page.locator("#pending-count")).to_have_text("0")
+        assert page_errors == []
+    [event] = [e for e in _driver_events(live_server.database) if e["waybill_no"] == chosen[0]]
+    assert event["status"] == ParcelStatus.AT_STATION
+    assert "locker" in (event["description"] or "")

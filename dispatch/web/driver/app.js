@@ -744,24 +744,35 @@
   }
 
   function deliverSheet(item, stop) {
+    // A station or locker the recipient chose when ordering is their consent on file: preselected, ticked.
+    const preferred = item.consent_on_file && HANDOVER[item.delivery_preference] ? item.delivery_preference : null;
+    const tick = h('input', { type: 'checkbox', id: 'consent', checked: Boolean(preferred) });
     const consent = h(
       'label',
-      { class: 'choice consent', hidden: true },
-      h('input', { type: 'checkbox', id: 'consent' }),
-      ' 收件人已同意放在驿站/快递柜 ',
-      h('span', { class: 'en' }, 'Recipient agreed'),
+      { class: 'choice consent', hidden: !preferred },
+      tick,
+      preferred ? ' 收件人下单时已选择并同意 ' : ' 收件人已同意放在驿站/快递柜 ',
+      h('span', { class: 'en' }, preferred ? 'Consent on file' : 'Recipient agreed'),
     );
     const handover = h(
       'fieldset',
       {
         class: 'choices',
         onchange: (e) => {
-          if (e.target.name === 'handover') consent.hidden = e.target.value === 'recipient';
+          if (e.target.name !== 'handover') return;
+          consent.hidden = e.target.value === 'recipient';
+          tick.checked = e.target.value === preferred;
         },
       },
       h('legend', {}, ...bi(['交给', 'Handed to'])),
       Object.entries(HANDOVER).map(([value, label], i) =>
-        h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'handover', value, checked: i === 0 }), ' ', ...bi(label)),
+        h(
+          'label',
+          { class: 'choice' },
+          h('input', { type: 'radio', name: 'handover', value, checked: preferred ? value === preferred : i === 0 }),
+          ' ',
+          ...bi(label),
+        ),
       ),
     );
     const code = h('input', { id: 'proof-code', maxlength: 32, autocomplete: 'off', spellcheck: 'false' });
