@@ -116,6 +116,11 @@ class ValidationFailed(DispatchError):
     slug = "validation-failed"
     title = "Request is not valid"
 
+    @classmethod
+    def on(cls, field: str, reason: str) -> ValidationFailed:
+        """The error for one field: ``field: reason`` as the detail, and that one entry in ``errors``."""
+        return cls(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
+
 
 class IdempotencyKeyReused(ValidationFailed):
     slug = "idempotency-key-reused"

@@ -310,15 +310,15 @@ def store_photo(
     ``body`` when they are empty, too large or not a JPEG, PNG or WebP image."""
     sha256 = sha256.lower()
     if not data:
-        raise _bad("body", "empty")
+        raise ValidationFailed.on("body", "empty")
     if len(data) > max_bytes:
-        raise _bad("body", f"{len(data)} bytes; at most {max_bytes}")
+        raise ValidationFailed.on("body", f"{len(data)} bytes; at most {max_bytes}")
     kind = image_type(data)
     if kind is None:
-        raise _bad("body", "not a JPEG, PNG or WebP image")
+        raise ValidationFailed.on("body", "not a JPEG, PNG or WebP image")
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
-        raise _bad("sha256", f"the photo's SHA-256 is {actual}")
+        raise ValidationFailed.on("sha256", f"the photo's SHA-256 is {actual}")
     found = session.get(DeliveryPhoto, (driver.operator_id, sha256))
     if found is not None:
         return found, False
@@ -341,7 +341,3 @@ def get_photo(session: Session, *, operator_id: uuid.UUID, sha256: str) -> Deliv
     if photo is None:
         raise NotFound(f"photo {sha256} not found")
     return photo
-
-
-def _bad(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])

@@ -39,10 +39,6 @@ class DriverContext:
     token_id: uuid.UUID
 
 
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
-
-
 def create_vehicle(
     session: Session,
     *,
@@ -57,11 +53,11 @@ def create_vehicle(
     get_operator(session, operator_id=operator_id)
     plate = plate.strip()
     if not plate or len(plate) > 16:
-        raise _invalid("plate", "must be 1 to 16 characters")
+        raise ValidationFailed.on("plate", "must be 1 to 16 characters")
     if not 0 < capacity_kg <= MAX_CAPACITY_KG:
-        raise _invalid("capacity_kg", f"must be more than 0 and at most {MAX_CAPACITY_KG:,}")
+        raise ValidationFailed.on("capacity_kg", f"must be more than 0 and at most {MAX_CAPACITY_KG:,}")
     if capacity_volume_cm3 is not None and capacity_volume_cm3 <= 0:
-        raise _invalid("capacity_volume_cm3", "must be positive when given")
+        raise ValidationFailed.on("capacity_volume_cm3", "must be positive when given")
     vehicle = Vehicle(
         operator_id=operator_id,
         plate_no=plate,
@@ -89,7 +85,7 @@ def create_driver(
     get_operator(session, operator_id=operator_id)
     name = name.strip()
     if not name or len(name) > 64:
-        raise _invalid("name", "must be 1 to 64 characters")
+        raise ValidationFailed.on("name", "must be 1 to 64 characters")
     if vehicle_id is not None:
         vehicle = session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.operator_id != operator_id:
@@ -105,7 +101,7 @@ def issue_driver_token(session: Session, *, driver_id: uuid.UUID, hours: int) ->
     if session.get(Driver, driver_id) is None:
         raise NotFound(f"driver {driver_id} not found")
     if not 1 <= hours <= 24:
-        raise _invalid("hours", "a shift token lives 1 to 24 hours")
+        raise ValidationFailed.on("hours", "a shift token lives 1 to 24 hours")
     token, prefix, digest = new_key(DRIVER_TOKEN_PREFIX)
     record = DriverToken(
         driver_id=driver_id, prefix=prefix, key_sha256=digest, expires_at=utcnow() + timedelta(hours=hours)

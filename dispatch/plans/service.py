@@ -50,10 +50,6 @@ class FleetVehicle:
     driver: Driver | None
 
 
-def _invalid(field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
-
-
 def create_plan(
     session: Session,
     *,
@@ -74,13 +70,17 @@ def create_plan(
         raise NotFound(f"operator {desk.operator_id} not found")
     cutoffs = operator_cutoffs(operator, settings)
     if wave is not None and not 1 <= wave <= len(cutoffs):
-        raise _invalid("wave", f"the operator has waves 1 to {len(cutoffs)} ({', '.join(cutoffs)})")
+        raise ValidationFailed.on(
+            "wave", f"the operator has waves 1 to {len(cutoffs)} ({', '.join(cutoffs)})"
+        )
     limit = settings.plan_time_limit_s if time_limit_s is None else time_limit_s
     if not 1 <= limit <= settings.max_plan_time_limit_s:
-        raise _invalid("time_limit_s", f"must be 1 to {settings.max_plan_time_limit_s} seconds")
+        raise ValidationFailed.on("time_limit_s", f"must be 1 to {settings.max_plan_time_limit_s} seconds")
     if vehicle_ids is not None:
         if not vehicle_ids:
-            raise _invalid("vehicles", "name at least one vehicle, or leave it out for the whole fleet")
+            raise ValidationFailed.on(
+                "vehicles", "name at least one vehicle, or leave it out for the whole fleet"
+            )
         known = set(
             session.execute(
                 select(VehicleRow.id).where(
@@ -92,7 +92,7 @@ def create_plan(
         )
         for i, vehicle_id in enumerate(vehicle_ids):
             if vehicle_id not in known:
-                raise _invalid(f"vehicles.{i}", "not an active vehicle of this operator")
+                raise ValidationFailed.on(f"vehicles.{i}", "not an active vehicle of this operator")
     plan = Plan(
         operator_id=desk.operator_id,
         service_date=service_date,
@@ -142,9 +142,9 @@ def resolve_with_pins(
     }
     for key, vehicle_id in pins.items():
         if key not in stops:
-            raise _invalid(f"pins.{key}", "no such stop or station in this plan")
+            raise ValidationFailed.on(f"pins.{key}", "no such stop or station in this plan")
         if str(vehicle_id) not in vehicles:
-            raise _invalid(f"pins.{key}", "not a vehicle this plan plans with")
+            raise ValidationFailed.on(f"pins.{key}", "not a vehicle this plan plans with")
     merged = {**(plan.pins or {}), **{key: str(v) for key, v in pins.items()}}
     return create_plan(
         session,
@@ -382,7 +382,9 @@ def depot_point(*, operator: Operator, settings: Settings) -> Point:
     """The hub: the county seat's point from the gazetteer. Raises ``ValidationFailed`` without one."""
     division = matcher_for(str(settings.gazetteer_dir)).gazetteer.divisions.get(operator.county_code)
     if division is None or division.latitude_e6 is None or division.longitude_e6 is None:
-        raise _invalid("operator", f"county {operator.county_code} has no seat point to put the hub at")
+        raise ValidationFailed.on(
+            "operator", f"county {operator.county_code} has no seat point to put the hub at"
+        )
     return (division.latitude_e6 / 1e6, division.longitude_e6 / 1e6)
 
 
@@ -424,7 +426,7 @@ def build_problem(
         raise NotFound(f"operator {operator_id} not found")
     vehicles = fleet(session, operator_id=operator_id, vehicle_ids=vehicle_ids)
     if not vehicles:
-        raise _invalid("vehicles", "no active vehicle with a driver to plan with")
+        raise ValidationFailed.on("vehicles", "no active vehicle with a driver to plan with")
     shift = TimeWindow(parse_cutoff(settings.plan_shift_start), parse_cutoff(settings.plan_shift_end))
     routing_vehicles = tuple(
         Vehicle(

@@ -98,12 +98,12 @@ def to_xlsx(
 ) -> bytes:
     """One sheet; every text cell is written as text (never as a formula), numbers as numbers."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import TYPE_STRING
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("statements")
     sheet.append(list(HEADER))
-    from openpyxl.cell import WriteOnlyCell
 
     for view in views:
         for row in rows(view, items):

@@ -283,10 +283,10 @@ def compute(
     # apply); a deactivated one only for what it had done.
     carrier_book = books[PartyKind.CARRIER]
     for period in cut:
+        own = carrier_book.parties_with_own(period.first, period.last)
+        everyone = carrier_book.has_default(period.first, period.last)
         for carrier_id in (c for c, a in accounts.items() if a.active):
-            if str(carrier_id) in carrier_book.parties_with_own(
-                period.first, period.last
-            ) or carrier_book.has_default(period.first, period.last):
+            if everyone or str(carrier_id) in own:
                 drafts.get(PartyKind.CARRIER, carrier_id, period.first)
 
     unpriced: dict[tuple[str, str], int] = defaultdict(int)
